@@ -1,0 +1,1 @@
+"""Shared code of the Chicago Taxi MLOps platform: settings, data, feature computation, store."""

@@ -1,0 +1,1 @@
+"""Trip data: the real Chicago Taxi sample, its cleaning, and the synthetic generator."""

@@ -1,0 +1,81 @@
+"""The platform's configuration in one place.
+
+Every value comes from an environment variable prefixed ``TAXI_`` (for example
+``TAXI_PROFILE=redis``) or from a ``.env`` file in the project root; the README lists them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from taxi_platform.errors import PlatformError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Profile = Literal["sqlite", "redis"]
+PROFILE_YAML: dict[str, str] = {
+    "sqlite": "feature_store.yaml",
+    "redis": "feature_store.redis.yaml",
+}
+
+
+class Settings(BaseSettings):
+    """Platform settings; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TAXI_", env_file=PROJECT_ROOT / ".env", extra="ignore", frozen=True
+    )
+
+    home: Path = PROJECT_ROOT
+    profile: Profile = "sqlite"
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_type: Literal["redis", "redis_cluster"] = "redis"
+    tfx_version: str = "1.16.0"
+    generator_seed: int = 42
+    max_bad_row_fraction: float = 0.5
+
+    @cached_property
+    def feature_repo(self) -> Path:
+        return self.home / "feature_repo"
+
+    @cached_property
+    def data_dir(self) -> Path:
+        """Runtime state of the Feast repository: registries, online SQLite, offline Parquet."""
+        return self.feature_repo / "data"
+
+    @cached_property
+    def offline_dir(self) -> Path:
+        return self.data_dir / "offline_store"
+
+    @cached_property
+    def trips_dir(self) -> Path:
+        return self.offline_dir / "trips"
+
+    @cached_property
+    def var_dir(self) -> Path:
+        """Downloads, logs and pid files; outside git."""
+        return self.home / "var"
+
+    @cached_property
+    def redis_connection_string(self) -> str:
+        return f"{self.redis_host}:{self.redis_port}"
+
+    @cached_property
+    def feature_store_yaml(self) -> Path:
+        return self.feature_repo / PROFILE_YAML[self.profile]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with overrides; invalid values raise a one-line error."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = "TAXI_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise PlatformError(f"invalid {field}={err.get('input')!r}: {err['msg']}") from None
