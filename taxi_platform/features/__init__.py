@@ -1,0 +1,1 @@
+"""Batch feature computation: portable SQL over the trip table, run with DuckDB."""

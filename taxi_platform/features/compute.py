@@ -1,0 +1,116 @@
+"""Compute the batch feature tables from the stored trips with DuckDB and write them as Parquet.
+
+The SQL lives in ``sql/*.sql`` and is portable to Spark SQL (Feast's spark offline store) so the
+same definitions scale beyond one machine; here DuckDB runs it over the month-partitioned trips.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from taxi_platform.data.storage import replace_file_atomically
+from taxi_platform.duck import connect, trips_glob
+from taxi_platform.errors import PlatformError
+from taxi_platform.settings import Settings
+
+FEATURE_TABLES = ("trip_features", "area_features", "company_features")
+
+# The stream side (Kafka processor or POST /push) appends to this table through Feast's push
+# source; it starts empty so `feast materialize` and historical retrieval work from day one.
+AREA_REALTIME_SCHEMA = pa.schema(
+    [
+        ("area_id", pa.int64()),
+        ("event_timestamp", pa.timestamp("us", tz="UTC")),
+        ("current_speed_mph", pa.float32()),
+        ("traffic_level", pa.int32()),
+        ("weather_condition", pa.string()),
+        ("demand_level", pa.float32()),
+        ("created_timestamp", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+@dataclass
+class TableReport:
+    """One computed feature table: where it is, how many rows, and the time range it covers."""
+
+    name: str
+    path: Path
+    rows: int
+    start: datetime | None
+    end: datetime | None
+    seconds: float
+
+
+def feature_table_path(settings: Settings, name: str) -> Path:
+    return settings.offline_dir / "features" / f"{name}.parquet"
+
+
+def feature_sql(name: str, trips: str = "trips") -> str:
+    """The SQL of a feature table, reading trips from the table or view named ``trips``."""
+    text = resources.files("taxi_platform.features").joinpath("sql", f"{name}.sql").read_text()
+    return text.replace("{trips}", trips)
+
+
+def compute_features(settings: Settings) -> list[TableReport]:
+    """Recompute every batch feature table; each file is replaced only when its SQL succeeds."""
+    con = connect()
+    _register_trips(con, settings)
+    reports = [_compute_table(con, settings, name) for name in FEATURE_TABLES]
+    ensure_realtime_table(settings)
+    return reports
+
+
+def ensure_realtime_table(settings: Settings) -> Path:
+    path = feature_table_path(settings, "area_realtime_features")
+    if not path.exists():
+        replace_file_atomically(
+            path, lambda tmp: pq.write_table(AREA_REALTIME_SCHEMA.empty_table(), tmp)
+        )
+    return path
+
+
+def _register_trips(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    pattern = trips_glob(settings.trips_dir)
+    if not list(settings.trips_dir.glob("*/month=*/*.parquet")):
+        raise PlatformError(
+            f"no trips under {settings.trips_dir}; run `taxi-platform ingest-sample` "
+            "or `taxi-platform generate` first"
+        )
+    try:
+        con.execute(
+            f"CREATE VIEW trips AS SELECT * FROM read_parquet('{pattern}', hive_partitioning=false)"
+        )
+        con.execute("SELECT count(*) FROM trips").fetchone()
+    except duckdb.Error as exc:
+        raise PlatformError(f"cannot read the stored trips: {_first_line(exc)}") from None
+
+
+def _compute_table(con: duckdb.DuckDBPyConnection, settings: Settings, name: str) -> TableReport:
+    started = time.perf_counter()
+    path = feature_table_path(settings, name)
+    sql = feature_sql(name)
+
+    def write(tmp: Path) -> None:
+        try:
+            con.execute(f"COPY ({sql}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        except duckdb.Error as exc:
+            raise PlatformError(f"computing {name} failed: {_first_line(exc)}") from None
+
+    replace_file_atomically(path, write)
+    rows, start, end = con.execute(
+        f"SELECT count(*), min(event_timestamp), max(event_timestamp) FROM '{path}'"
+    ).fetchone()
+    return TableReport(name, path, rows, start, end, time.perf_counter() - started)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]

@@ -1,0 +1,1 @@
+"""The Feast feature store of the platform: opening it per profile, apply, materialize, lookup."""
