@@ -5,12 +5,15 @@ taxi_platform/features/sql); the real-time table is fed through the push source.
 """
 
 from datetime import timedelta
+from pathlib import Path
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
 from feast.types import Float32, Int32, Int64, String
 
 OWNER = "mlops@chicago-taxi.example"
-OFFLINE = "data/offline_store/features"
+# Absolute, because Feast's duckdb offline store resolves relative paths against the process's
+# working directory rather than the repository.
+OFFLINE = Path(__file__).resolve().parent / "data" / "offline_store" / "features"
 
 trip = Entity(
     name="trip",
@@ -38,7 +41,7 @@ company = Entity(
 def _source(table: str) -> FileSource:
     return FileSource(
         name=f"{table}_source",
-        path=f"{OFFLINE}/{table}.parquet",
+        path=str(OFFLINE / f"{table}.parquet"),
         timestamp_field="event_timestamp",
         created_timestamp_column="created_timestamp",
         description=f"Parquet table {table} in the offline store.",

@@ -87,6 +87,8 @@ def ingest_sample_csv(settings: Settings, csv_path: Path) -> IngestReport:
 def _load_csv(con: duckdb.DuckDBPyConnection, csv_path: Path) -> None:
     if not csv_path.is_file():
         raise PlatformError(f"{csv_path} does not exist; run `taxi-platform fetch-sample` first")
+    if csv_path.stat().st_size == 0:
+        raise PlatformError(f"{csv_path} is empty; pass the Chicago Taxi sample CSV")
     try:
         header = con.execute(
             "SELECT * FROM read_csv(?, header=true, all_varchar=true) LIMIT 0", [str(csv_path)]

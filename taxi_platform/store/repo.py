@@ -54,8 +54,14 @@ def apply_repo(settings: Settings) -> None:
     export_profile_env(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     config = load_repo_config(settings.feature_repo, settings.feature_store_yaml)
-    if str(settings.feature_repo) not in sys.path:
-        sys.path.insert(0, str(settings.feature_repo))  # parse_repo imports the .py files
+    # parse_repo imports the repository's .py files as top-level modules: put this repository
+    # first on sys.path and forget definitions imported from another one in this process.
+    repo = str(settings.feature_repo)
+    if repo in sys.path:
+        sys.path.remove(repo)
+    sys.path.insert(0, repo)
+    for path in settings.feature_repo.glob("*.py"):
+        sys.modules.pop(path.stem, None)
     cwd = os.getcwd()
     try:
         apply_total(config, settings.feature_repo, skip_source_validation=False)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start the feature store's services: Redis (redis profile) and, with --ui, Feast's web UI
+# on port 8888. Safe to run again: running services are left as they are.
+#   scripts/start_feast.sh [--profile sqlite|redis] [--ui]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+ui=false
+while (($#)); do
+  case "$1" in
+    --profile) TAXI_PROFILE=${2:?--profile needs a value}; shift 2 ;;
+    --ui) ui=true; shift ;;
+    -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+    *) die "unknown argument '$1'; see --help" ;;
+  esac
+done
+export TAXI_PROFILE
+check_profile
+[[ -x "$VENV/bin/feast" ]] || die "environment missing; run scripts/setup.sh (or make demo) first"
+[[ $TAXI_PROFILE == redis ]] && "$ROOT/scripts/services.sh" start redis
+
+if $ui; then
+  if [[ -f "$RUN_DIR/feast-ui.pid" ]] && kill -0 "$(cat "$RUN_DIR/feast-ui.pid")" 2>/dev/null; then
+    say "Feast UI already running (pid $(cat "$RUN_DIR/feast-ui.pid"))"
+  else
+    yaml=feature_store.yaml; [[ $TAXI_PROFILE == redis ]] && yaml=feature_store.redis.yaml
+    export TAXI_REDIS_CONNECTION_STRING="$TAXI_REDIS_HOST:$TAXI_REDIS_PORT" TAXI_REDIS_TYPE="${TAXI_REDIS_TYPE:-redis}"
+    (cd "$ROOT/feature_repo" && nohup "$VENV/bin/feast" -f "$yaml" ui --host 127.0.0.1 --port 8888 \
+      >"$LOG_DIR/feast-ui.log" 2>&1 & echo $! >"$RUN_DIR/feast-ui.pid")
+    say "Feast UI starting on http://127.0.0.1:8888 (log: var/log/feast-ui.log)"
+  fi
+fi
+say "feature store ready (profile $TAXI_PROFILE)"

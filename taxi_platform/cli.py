@@ -1,0 +1,236 @@
+"""``taxi-platform``: the command line for the parts of the platform that are not Airflow DAGs.
+
+Every command takes ``--help``. Errors the user can fix print one line and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from taxi_platform.errors import PlatformError
+from taxi_platform.settings import Settings, load_settings
+
+console = Console(stderr=False)
+
+
+def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a PlatformError into a one-line message and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PlatformError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--profile",
+    envvar="TAXI_PROFILE",
+    default="sqlite",
+    show_default=True,
+    help="Online store profile: sqlite (embedded) or redis.",
+)
+@click.pass_context
+@fail_cleanly
+def cli(ctx: click.Context, profile: str) -> None:
+    """Chicago Taxi feature platform on Feast: data, features, store."""
+    ctx.obj = load_settings(profile=profile)
+
+
+@cli.command("fetch-sample")
+@click.pass_context
+@fail_cleanly
+def fetch_sample_cmd(ctx: click.Context) -> None:
+    """Download the real Chicago Taxi sample (tfx 1.16.0 wheel) into var/raw."""
+    from taxi_platform.data.sample import fetch_sample
+
+    console.print(f"sample: {fetch_sample(_settings(ctx))}")
+
+
+@cli.command("ingest-sample")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="CSV to ingest "
+              "(default: the downloaded sample).")  # fmt: skip
+@click.pass_context
+@fail_cleanly
+def ingest_sample_cmd(ctx: click.Context, csv_path: Path | None) -> None:
+    """Clean the sample CSV and store it as month-partitioned Parquet in the offline store."""
+    from taxi_platform.data.ingest import ingest_sample_csv
+    from taxi_platform.data.sample import fetch_sample
+
+    settings = _settings(ctx)
+    report = ingest_sample_csv(settings, csv_path or fetch_sample(settings))
+    table = Table("rule", "rows", title="Ingestion of the Chicago Taxi sample")
+    table.add_row("read", str(report.rows_read))
+    for rule, count in report.dropped.items():
+        table.add_row(f"dropped: {rule}", str(count))
+    for column, count in report.kept_blanks.items():
+        table.add_row(f"kept, blank {column}", str(count))
+    table.add_row("stored", f"{report.rows_kept} trips in {report.months} months", style="bold")
+    console.print(table)
+
+
+@cli.command("generate")
+@click.option("--trips", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--start", type=click.DateTime(), help="Start of the timeline (UTC).")
+@click.option("--end", type=click.DateTime(), help="End of the timeline (UTC, exclusive).")
+@click.option("--continue-hours", type=click.FloatRange(min_open=True, min=0),
+              help="Instead of --start/--end: continue after the newest stored trip "
+              "for this many hours.")  # fmt: skip
+@click.option("--seed", type=int, help="Random seed (default TAXI_GENERATOR_SEED).")
+@click.pass_context
+@fail_cleanly
+def generate_cmd(
+    ctx: click.Context,
+    trips: int,
+    start: datetime | None,
+    end: datetime | None,
+    continue_hours: float | None,
+    seed: int | None,
+) -> None:
+    """Generate realistic synthetic trips, learned from the real sample, into the offline store."""
+    from taxi_platform.data.generator import continue_trips, write_trips
+
+    settings = _settings(ctx)
+    seed = settings.generator_seed if seed is None else seed
+    if continue_hours is not None:
+        report = continue_trips(settings, trips, continue_hours, seed)
+    elif start and end:
+        report = write_trips(settings, trips, _utc(start), _utc(end), seed)
+    else:
+        raise PlatformError("give --start and --end, or --continue-hours")
+    console.print(
+        f"generated {report.trips:,} trips {report.start} .. {report.end} in "
+        f"{report.files} files, {report.rows_per_second:,.0f} trips/s"
+    )
+
+
+@cli.command("features")
+@click.pass_context
+@fail_cleanly
+def features_cmd(ctx: click.Context) -> None:
+    """Compute the trip, area and company feature tables from the stored trips (DuckDB)."""
+    from taxi_platform.features.compute import compute_features
+
+    table = Table("table", "rows", "from", "to", "seconds", title="Batch features")
+    for r in compute_features(_settings(ctx)):
+        table.add_row(r.name, f"{r.rows:,}", str(r.start), str(r.end), f"{r.seconds:.2f}")
+    console.print(table)
+
+
+@cli.command("apply")
+@click.pass_context
+@fail_cleanly
+def apply_cmd(ctx: click.Context) -> None:
+    """Register the Feast definitions of feature_repo/ (like `feast apply`)."""
+    from taxi_platform.store.repo import apply_repo
+
+    apply_repo(_settings(ctx))
+
+
+@cli.command("materialize")
+@click.option("--incremental", is_flag=True, help="From the last materialized time to --end.")
+@click.option("--start", type=click.DateTime(), help="Window start (UTC); default: all history.")
+@click.option("--end", type=click.DateTime(), help="Window end (UTC); default: now.")
+@click.option("--view", "views", multiple=True, help="Feature view (repeatable); default all.")
+@click.pass_context
+@fail_cleanly
+def materialize_cmd(
+    ctx: click.Context,
+    incremental: bool,
+    start: datetime | None,
+    end: datetime | None,
+    views: tuple[str, ...],
+) -> None:
+    """Load feature values from the offline store into the online store."""
+    from taxi_platform.store.materialize import (
+        materialize_all,
+        materialize_incremental,
+        materialize_range,
+    )
+
+    settings, view_list = _settings(ctx), list(views) or None
+    if incremental:
+        report = materialize_incremental(settings, _utc(end), view_list)
+    elif start:
+        report = materialize_range(settings, _utc(start), _utc(end) or datetime.now(UTC), view_list)
+    else:
+        report = materialize_all(settings, view_list)
+    table = Table("feature view", "entity rows", title=f"Materialized into {settings.profile}")
+    for view, rows in report.rows.items():
+        table.add_row(view, f"{rows:,}")
+    console.print(table)
+    console.print(
+        f"{report.features:,} feature values in {report.seconds:.1f} s "
+        f"({report.rows_per_second:,.0f} entity rows/s)"
+    )
+
+
+@cli.command("lookup")
+@click.argument("trip_ids", nargs=-1, required=True)
+@click.option("--service", default="model_inference_v1", show_default=True)
+@click.pass_context
+@fail_cleanly
+def lookup_cmd(ctx: click.Context, trip_ids: tuple[str, ...], service: str) -> None:
+    """Read a feature service online for trip ids (their area and company are resolved)."""
+    from taxi_platform.store.lookup import online_features_for_trips
+    from taxi_platform.store.repo import check_online_store, open_store
+
+    settings = _settings(ctx)
+    check_online_store(settings)
+    rows = online_features_for_trips(open_store(settings), list(trip_ids), service)
+    console.print_json(data=rows)
+
+
+@cli.command("run")
+@click.pass_context
+@fail_cleanly
+def run_cmd(ctx: click.Context) -> None:
+    """The main job end to end: sample, features, apply, materialize, a sample lookup."""
+    from taxi_platform.jobs.feature_job import run_feature_job
+
+    settings = _settings(ctx)
+    summary = run_feature_job(settings)
+    materialized = summary["materialize"]
+    console.rule("Summary")
+    console.print(
+        f"trips ingested: {summary['ingest']['trips_stored']:,} of "
+        f"{summary['ingest']['trips_read']:,} read (dropped: {summary['ingest']['dropped']})"
+    )
+    for name, table in summary["features"].items():
+        console.print(f"feature table {name}: {table['rows']:,} rows")
+    console.print(
+        f"materialized into {settings.profile}: {materialized['rows']} "
+        f"= {materialized['feature_values']:,} feature values in {materialized['seconds']} s"
+    )
+    console.print("sample online lookup (model_inference_v1):")
+    console.print_json(data=summary["lookup"])
+
+
+def main() -> None:
+    cli(obj=None)
+
+
+if __name__ == "__main__":
+    main()

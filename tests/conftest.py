@@ -1,0 +1,90 @@
+"""Shared fixtures: isolated platform homes holding a real Feast repository and real data."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from taxi_platform.data.ingest import ingest_sample_csv
+from taxi_platform.data.sample import fetch_sample, sample_csv_path
+from taxi_platform.features.compute import compute_features
+from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
+from taxi_platform.store.materialize import materialize_all
+from taxi_platform.store.repo import apply_repo, open_store
+
+PROFILES = ["sqlite", "redis"]
+
+
+@pytest.fixture(scope="session")
+def sample_csv() -> Path:
+    """The real sample CSV, downloaded once into the project's var/ cache."""
+    return fetch_sample(load_settings())
+
+
+def make_home(root: Path, sample_csv: Path) -> Path:
+    """A platform home with a copy of the Feast definitions under a unique project name.
+
+    The unique project keeps each test's Redis keys apart from the demo's and other tests'.
+    """
+    repo = root / "feature_repo"
+    repo.mkdir(parents=True)
+    project = f"taxi_test_{uuid.uuid4().hex[:8]}"
+    for source in (PROJECT_ROOT / "feature_repo").glob("*"):
+        if source.suffix == ".py":
+            shutil.copy(source, repo / source.name)
+        elif source.suffix == ".yaml":
+            text = source.read_text().replace("project: chicago_taxi", f"project: {project}")
+            (repo / source.name).write_text(text)
+    target = sample_csv_path(load_settings(home=root))
+    target.parent.mkdir(parents=True)
+    shutil.copy(sample_csv, target)
+    return root
+
+
+def build_store(settings: Settings) -> Settings:
+    """Ingest the real sample, compute features, apply and materialize: the main job."""
+    ingest_sample_csv(settings, sample_csv_path(settings))
+    compute_features(settings)
+    apply_repo(settings)
+    materialize_all(settings)
+    return settings
+
+
+def teardown_store(settings: Settings) -> None:
+    """Remove the test project's online data (its Redis keys) so runs leave nothing behind."""
+    open_store(settings).teardown()
+
+
+@pytest.fixture
+def home(tmp_path: Path, sample_csv: Path) -> Path:
+    return make_home(tmp_path / "home", sample_csv)
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def built_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sample_csv: Path
+) -> Iterator[Settings]:
+    """A store built from the real sample, once per module and online store profile."""
+    home = make_home(tmp_path_factory.mktemp(f"store-{request.param}"), sample_csv)
+    settings = build_store(load_settings(home=home, profile=request.param))
+    yield settings
+    teardown_store(settings)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_available() -> None:
+    """Tests run against the real Redis; fail fast with the fix when it is not running."""
+    settings = load_settings()
+    try:
+        redis.Redis(host=settings.redis_host, port=settings.redis_port).ping()
+    except redis.RedisError:
+        pytest.exit(
+            f"Redis is not answering on {settings.redis_connection_string}; "
+            "start it with `scripts/services.sh start redis` (make test does)",
+            returncode=3,
+        )
