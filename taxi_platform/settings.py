@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     generator_seed: int = 42
     max_bad_row_fraction: float = 0.5
 
+    # Airflow (embedded: `airflow standalone` under var/airflow; see the README for production)
+    airflow_host: str = "127.0.0.1"
+    airflow_port: int = 8080
+    materialize_schedule: str = "@hourly"
+    feed_enabled: bool = True
+    feed_schedule: str = "@hourly"
+    feed_trips_per_interval: int = 2000
+    task_retries: int = 2
+    task_retry_delay_seconds: float = 30.0
+    task_timeout_minutes: float = 30.0
+
     @cached_property
     def feature_repo(self) -> Path:
         return self.home / "feature_repo"
@@ -61,6 +72,15 @@ class Settings(BaseSettings):
     def var_dir(self) -> Path:
         """Downloads, logs and pid files; outside git."""
         return self.home / "var"
+
+    @cached_property
+    def airflow_home(self) -> Path:
+        """AIRFLOW_HOME of the embedded Airflow: inside the project, outside git."""
+        return self.var_dir / "airflow"
+
+    @cached_property
+    def airflow_url(self) -> str:
+        return f"http://{self.airflow_host}:{self.airflow_port}"
 
     @cached_property
     def redis_connection_string(self) -> str:

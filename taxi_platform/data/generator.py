@@ -34,6 +34,8 @@ from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 
 SYNTHETIC_SOURCE = "synthetic"
+FEED_SOURCE = "feed"  # trips added interval by interval by the scheduled feed
+FEED_TRIPS_PER_MINUTE = 1000
 N_AREAS = 77
 CITY_CENTRE = (41.88, -87.63)
 FLEET_SIZE = 6000  # about the number of Chicago taxi medallions
@@ -603,8 +605,52 @@ def write_trips(
     existing files are never touched and a file appears only once fully written.
     """
     _check_source(source)
-    model = fit_trip_model(settings)
     first_index = _next_index(settings, source)
+    return _write(settings, n_trips, start, end, seed, source, first_index, chunk_rows, progress)
+
+
+def write_interval(
+    settings: Settings,
+    n_trips: int,
+    start: datetime,
+    end: datetime,
+    seed: int,
+    source: str = FEED_SOURCE,
+) -> GenerateReport:
+    """The trips of one schedule interval, idempotently: a rerun of the interval adds nothing.
+
+    The first trip index is fixed by the interval's start minute (room for
+    ``FEED_TRIPS_PER_MINUTE`` trips per minute of interval), so the interval's files have
+    names of their own and their existence says the interval is already stored.
+    """
+    _check_source(source)
+    minutes = (end - start).total_seconds() / 60
+    if n_trips > FEED_TRIPS_PER_MINUTE * minutes:
+        raise PlatformError(
+            f"{n_trips} trips do not fit a {minutes:.0f}-minute interval "
+            f"(at most {FEED_TRIPS_PER_MINUTE} per minute)"
+        )
+    first_index = _ceil_minute(start) * FEED_TRIPS_PER_MINUTE
+    existing = sorted(
+        (settings.trips_dir / source).glob(f"month=*/part-{first_index:010d}.parquet")
+    )
+    if existing:
+        return GenerateReport(0, existing, start, end, 0.0, 0.0)
+    return _write(settings, n_trips, start, end, seed, source, first_index, n_trips, False)
+
+
+def _write(
+    settings: Settings,
+    n_trips: int,
+    start: datetime,
+    end: datetime,
+    seed: int,
+    source: str,
+    first_index: int,
+    chunk_rows: int,
+    progress: bool,
+) -> GenerateReport:
+    model = fit_trip_model(settings)
     timeline = _draw_timeline(model, n_trips, start, end, seed, first_index)
     began = time.perf_counter()
     files: list[Path] = []

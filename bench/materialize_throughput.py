@@ -1,0 +1,285 @@
+"""Throughput of full materialization from the offline Parquet store into SQLite and Redis.
+
+Builds one temporary home (real sample plus N synthetic trips over 30 days, features computed),
+then per online store profile applies the repository, times ``materialize_all`` and counts the
+entity rows and feature values written. Prints a table, appends one JSON line per profile to
+bench/results/materialize.jsonl and draws docs/img/materialize_throughput.png; the README
+quotes these numbers.
+
+    .venv/bin/python bench/materialize_throughput.py --trips 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import feast
+from feast.infra.passthrough_provider import PassthroughProvider
+from rich.console import Console
+from rich.table import Table
+
+from taxi_platform.data.generator import write_trips
+from taxi_platform.data.ingest import ingest_sample_csv
+from taxi_platform.data.sample import fetch_sample, sample_csv_path
+from taxi_platform.features.compute import compute_features
+from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
+from taxi_platform.store.materialize import materialize_all
+from taxi_platform.store.repo import apply_repo, open_store
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results" / "materialize.jsonl"
+CHART = PROJECT_ROOT / "docs" / "img" / "materialize_throughput.png"
+PROFILES = ("sqlite", "redis")
+WINDOW_START = datetime(2017, 1, 1, tzinfo=UTC)
+WINDOW = timedelta(days=30)
+
+
+@dataclass
+class ProfileResult:
+    """One profile's materialization: entity rows and feature values per view, and timings."""
+
+    profile: str
+    rows: dict[str, int]
+    values: dict[str, int]
+    view_seconds: dict[str, float]
+    seconds: float
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def total_values(self) -> int:
+        return sum(self.values.values())
+
+
+def main() -> None:
+    args = _parse_args()
+    # Feast's duckdb offline store goes through ibis, which warns on every pull.
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="ibis")
+    console = Console() if sys.stdout.isatty() else Console(width=120)  # logs keep whole rows
+    sample = fetch_sample(load_settings())
+    home = Path(tempfile.mkdtemp(prefix="materialize-bench-", dir=args.out))
+    try:
+        prep = _prepare_offline(load_settings(home=_make_home(home, sample)), args.trips, args.seed)
+        console.print(f"offline store ready in {home}: {_describe(prep)}")
+        results = [_measure(load_settings(home=home, profile=p), args.keep) for p in args.profiles]
+    finally:
+        if args.keep:
+            console.print(f"kept {home} and its online data (--keep)")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    records = [_record(r, args.trips) for r in results]
+    _append(records)
+    console.print(_table(results, args.trips))
+    _chart(_latest_per_profile(args.trips), args.trips)
+    console.print(f"appended {len(records)} line(s) to {RESULTS}; chart in {CHART}")
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trips", type=int, default=1_000_000, help="synthetic trips to add")
+    parser.add_argument("--profiles", nargs="+", choices=PROFILES, default=list(PROFILES))
+    parser.add_argument("--keep", action="store_true", help="keep the home and online data")
+    parser.add_argument("--out", type=Path, default=None, help="parent of the temporary home")
+    parser.add_argument("--seed", type=int, default=42)
+    return parser.parse_args()
+
+
+# ---------------------------------------------------------------- building the home
+
+
+def _make_home(root: Path, sample_csv: Path) -> Path:
+    """A home with a copy of feature_repo/ under a unique project, so Redis keys stay apart."""
+    repo = root / "feature_repo"
+    repo.mkdir(parents=True)
+    project = f"taxi_bench_{uuid.uuid4().hex[:8]}"
+    for source in (PROJECT_ROOT / "feature_repo").glob("*"):
+        if source.suffix == ".py":
+            shutil.copy(source, repo / source.name)
+        elif source.suffix == ".yaml":
+            text = source.read_text().replace("project: chicago_taxi", f"project: {project}")
+            (repo / source.name).write_text(text)
+    target = sample_csv_path(load_settings(home=root))
+    target.parent.mkdir(parents=True)
+    shutil.copy(sample_csv, target)
+    return root
+
+
+def _prepare_offline(settings: Settings, trips: int, seed: int) -> dict[str, Any]:
+    """Ingest the sample, add synthetic trips and compute the feature tables, timing each step."""
+    steps: dict[str, float] = {}
+    steps["ingest"] = _time(lambda: ingest_sample_csv(settings, sample_csv_path(settings)))
+    steps["generate"] = _time(
+        lambda: write_trips(settings, trips, WINDOW_START, WINDOW_START + WINDOW, seed)
+    )
+    tables: list[Any] = []
+    steps["features"] = _time(lambda: tables.extend(compute_features(settings)))
+    return {"seconds": steps, "tables": {t.name: t.rows for t in tables}}
+
+
+def _describe(prep: dict[str, Any]) -> str:
+    steps = ", ".join(f"{name} {s:.1f} s" for name, s in prep["seconds"].items())
+    tables = ", ".join(f"{name} {rows:,}" for name, rows in prep["tables"].items())
+    return f"{steps}; feature table rows: {tables}"
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def _measure(settings: Settings, keep: bool) -> ProfileResult:
+    """Apply, then time one full materialization; the online data goes unless ``keep``."""
+    apply_repo(settings)
+    with _view_timer() as view_seconds:
+        report = materialize_all(settings)
+    store = open_store(settings)
+    widths = {v.name: len(v.features) for v in store.list_feature_views()}
+    if not keep:
+        store.teardown()
+    return ProfileResult(
+        profile=settings.profile,
+        rows=report.rows,
+        values={name: rows * widths[name] for name, rows in report.rows.items()},
+        view_seconds=dict(view_seconds),
+        seconds=report.seconds,
+    )
+
+
+@contextmanager
+def _view_timer() -> Iterator[dict[str, float]]:
+    """Time each view inside Feast's materialize by wrapping the provider method it calls.
+
+    Only this process's class attribute is wrapped, and only for the duration of the block.
+    """
+    original = PassthroughProvider.materialize_single_feature_view
+    seconds: dict[str, float] = {}
+
+    def timed(self: PassthroughProvider, *args: Any, **kwargs: Any) -> None:
+        began = time.perf_counter()
+        try:
+            original(self, *args, **kwargs)
+        finally:
+            seconds[kwargs["feature_view"].name] = time.perf_counter() - began
+
+    PassthroughProvider.materialize_single_feature_view = timed  # type: ignore[method-assign]
+    try:
+        yield seconds
+    finally:
+        PassthroughProvider.materialize_single_feature_view = original  # type: ignore[method-assign]
+
+
+def _time(step: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    step()
+    return time.perf_counter() - began
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds else 0.0
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def _record(result: ProfileResult, trips: int) -> dict[str, Any]:
+    return {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "trips": trips,
+        "profile": result.profile,
+        "rows": result.rows,
+        "feature_values": result.total_values,
+        "seconds": round(result.seconds, 2),
+        "view_seconds": {k: round(v, 2) for k, v in result.view_seconds.items()},
+        "rows_per_second": round(_rate(result.total_rows, result.seconds)),
+        "values_per_second": round(_rate(result.total_values, result.seconds)),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "feast": feast.__version__,
+    }
+
+
+def _append(records: list[dict[str, Any]]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as out:
+        for record in records:
+            out.write(json.dumps(record) + "\n")
+
+
+def _table(results: list[ProfileResult], trips: int) -> Table:
+    table = Table(title=f"Full materialization, {trips:,} synthetic trips + real sample")
+    for column in ("profile", "view", "entity rows", "feature values", "seconds"):
+        table.add_column(column, justify="left" if column in ("profile", "view") else "right")
+    table.add_column("rows/s", justify="right")
+    table.add_column("values/s", justify="right")
+    for result in results:
+        for view, rows in result.rows.items():
+            secs = result.view_seconds.get(view, 0.0)
+            values = result.values[view]
+            table.add_row(
+                result.profile, view, f"{rows:,}", f"{values:,}", f"{secs:.2f}",
+                f"{_rate(rows, secs):,.0f}", f"{_rate(values, secs):,.0f}",
+            )  # fmt: skip
+        table.add_row(
+            result.profile, "[b]all views[/b]", f"{result.total_rows:,}",
+            f"{result.total_values:,}", f"{result.seconds:.2f}",
+            f"[b]{_rate(result.total_rows, result.seconds):,.0f}[/b]",
+            f"{_rate(result.total_values, result.seconds):,.0f}",
+            end_section=True,
+        )  # fmt: skip
+    return table
+
+
+def _latest_per_profile(trips: int) -> dict[str, dict[str, Any]]:
+    """Each profile's newest record at this trip count: a one-profile run still charts both."""
+    latest: dict[str, dict[str, Any]] = {}
+    for line in RESULTS.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("trips") == trips:
+            latest[record["profile"]] = record
+    return {p: latest[p] for p in PROFILES if p in latest}
+
+
+def _chart(latest: dict[str, dict[str, Any]], trips: int) -> None:
+    """Bar chart of entity rows/s per profile, each bar labelled with its rate and wall time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import StrMethodFormatter
+
+    profiles = list(latest)
+    rates = [latest[p]["rows_per_second"] for p in profiles]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    bars = ax.bar(profiles, rates, color=["#4C72B0", "#DD5143"][: len(profiles)])
+    labels = [
+        f"{latest[p]['rows_per_second']:,} rows/s\n{latest[p]['seconds']:.1f} s" for p in profiles
+    ]
+    ax.bar_label(bars, labels=labels, padding=3)
+    ax.set_ylabel("entity rows / second")
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylim(0, max(rates, default=1) * 1.25)
+    ax.set_title(f"Full materialization, {trips:,} synthetic trips ({os.cpu_count()} CPUs)")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    CHART.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(CHART, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

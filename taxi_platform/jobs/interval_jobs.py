@@ -1,0 +1,34 @@
+"""Jobs that work on one schedule interval [start, end): the synthetic feed, materialization.
+
+Both are idempotent for their interval, so Airflow retries and backfills are safe.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from taxi_platform.settings import Settings
+
+
+def feed_interval(settings: Settings, start: datetime, end: datetime) -> dict[str, Any]:
+    """Add the interval's synthetic trips (once) so the demo timeline keeps moving."""
+    from taxi_platform.data.generator import write_interval
+
+    seed = settings.generator_seed + int(start.timestamp()) // 60
+    report = write_interval(settings, settings.feed_trips_per_interval, start, end, seed)
+    return {"trips_added": report.trips, "files": [str(f) for f in report.files]}
+
+
+def materialize_interval(settings: Settings, start: datetime, end: datetime) -> dict[str, Any]:
+    """Write exactly the rows with event times in [start, end] to the online store."""
+    from taxi_platform.store.materialize import materialize_range
+
+    report = materialize_range(settings, start, end)
+    return {
+        "profile": settings.profile,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "rows": report.rows,
+        "feature_values": report.features,
+    }
