@@ -1,11 +1,15 @@
 # The platform's entry points. `make demo` and `make test` are the two set-up commands.
-.PHONY: setup demo test lint services bench clean
+.PHONY: setup demo stop test lint services bench clean
 
 setup:  ## create/refresh both pinned environments (.venv, tfx_pipeline/.venv)
 	scripts/setup.sh
 
-demo: setup  ## install everything and run the main job end to end on embedded defaults
-	scripts/deploy_feast.sh
+demo: setup  ## install everything, run the main job end to end through Airflow (embedded defaults)
+	scripts/demo.sh
+
+stop:  ## stop what the demo and the scripts started (Airflow, Feast UI, our Redis)
+	.venv/bin/taxi-platform airflow stop
+	scripts/stop_feast.sh
 
 services: setup  ## start the backing services the tests need (Redis)
 	scripts/services.sh start redis
@@ -21,6 +25,5 @@ bench: setup services  ## benchmarks (heavy; results in bench/results, charts in
 	.venv/bin/python bench/generator_throughput.py
 	.venv/bin/python bench/materialize_throughput.py
 
-clean:  ## remove runtime state (data, registries, online store, logs); keeps the environments
-	scripts/stop_feast.sh
+clean: stop  ## remove runtime state (data, registries, online store, Airflow home, logs)
 	rm -rf var feature_repo/data

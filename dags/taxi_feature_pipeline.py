@@ -6,7 +6,7 @@ taxi_platform.jobs.feature_job and passes only paths and counts on through XCom.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
@@ -33,10 +33,11 @@ with DAG(
 ) as dag:
 
     @task
-    def load_trips(params: dict[str, Any], logical_date: datetime) -> dict[str, Any]:
+    def load_trips(params: dict[str, Any], dag_run=None) -> dict[str, Any]:
         """Ingest the real sample; with source=synthetic, add trips for the days before the run.
 
-        The synthetic window ends at the run's logical hour, so a retry adds nothing twice.
+        The synthetic window ends at the hour the run was created for, so a retry adds nothing
+        twice. (Runs triggered through the REST API may have no logical date.)
         """
         from taxi_platform.data.generator import SYNTHETIC_SOURCE, write_interval
         from taxi_platform.jobs.feature_job import ingest_step
@@ -44,7 +45,8 @@ with DAG(
         settings = load_settings()
         summary = ingest_step(settings)
         if params["source"] == "synthetic":
-            end = logical_date.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            run_at = dag_run.logical_date or dag_run.run_after
+            end = run_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
             start = end - timedelta(days=params["synthetic_days"])
             report = write_interval(
                 settings, params["synthetic_trips"], start, end,

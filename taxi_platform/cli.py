@@ -36,8 +36,18 @@ def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj
+def _settings() -> Settings:
+    return click.get_current_context().find_root().obj
+
+
+def _readable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Float32 feature values printed as their shortest decimal (1.4, not 1.399999976)."""
+    import numpy as np
+
+    return [
+        {k: float(str(np.float32(v))) if isinstance(v, float) else v for k, v in row.items()}
+        for row in rows
+    ]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -60,26 +70,24 @@ def cli(ctx: click.Context, profile: str) -> None:
 
 
 @cli.command("fetch-sample")
-@click.pass_context
 @fail_cleanly
-def fetch_sample_cmd(ctx: click.Context) -> None:
+def fetch_sample_cmd() -> None:
     """Download the real Chicago Taxi sample (tfx 1.16.0 wheel) into var/raw."""
     from taxi_platform.data.sample import fetch_sample
 
-    console.print(f"sample: {fetch_sample(_settings(ctx))}")
+    console.print(f"sample: {fetch_sample(_settings())}")
 
 
 @cli.command("ingest-sample")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="CSV to ingest "
               "(default: the downloaded sample).")  # fmt: skip
-@click.pass_context
 @fail_cleanly
-def ingest_sample_cmd(ctx: click.Context, csv_path: Path | None) -> None:
+def ingest_sample_cmd(csv_path: Path | None) -> None:
     """Clean the sample CSV and store it as month-partitioned Parquet in the offline store."""
     from taxi_platform.data.ingest import ingest_sample_csv
     from taxi_platform.data.sample import fetch_sample
 
-    settings = _settings(ctx)
+    settings = _settings()
     report = ingest_sample_csv(settings, csv_path or fetch_sample(settings))
     table = Table("rule", "rows", title="Ingestion of the Chicago Taxi sample")
     table.add_row("read", str(report.rows_read))
@@ -99,10 +107,8 @@ def ingest_sample_cmd(ctx: click.Context, csv_path: Path | None) -> None:
               help="Instead of --start/--end: continue after the newest stored trip "
               "for this many hours.")  # fmt: skip
 @click.option("--seed", type=int, help="Random seed (default TAXI_GENERATOR_SEED).")
-@click.pass_context
 @fail_cleanly
 def generate_cmd(
-    ctx: click.Context,
     trips: int,
     start: datetime | None,
     end: datetime | None,
@@ -112,7 +118,7 @@ def generate_cmd(
     """Generate realistic synthetic trips, learned from the real sample, into the offline store."""
     from taxi_platform.data.generator import continue_trips, write_trips
 
-    settings = _settings(ctx)
+    settings = _settings()
     seed = settings.generator_seed if seed is None else seed
     if continue_hours is not None:
         report = continue_trips(settings, trips, continue_hours, seed)
@@ -127,26 +133,24 @@ def generate_cmd(
 
 
 @cli.command("features")
-@click.pass_context
 @fail_cleanly
-def features_cmd(ctx: click.Context) -> None:
+def features_cmd() -> None:
     """Compute the trip, area and company feature tables from the stored trips (DuckDB)."""
     from taxi_platform.features.compute import compute_features
 
     table = Table("table", "rows", "from", "to", "seconds", title="Batch features")
-    for r in compute_features(_settings(ctx)):
+    for r in compute_features(_settings()):
         table.add_row(r.name, f"{r.rows:,}", str(r.start), str(r.end), f"{r.seconds:.2f}")
     console.print(table)
 
 
 @cli.command("apply")
-@click.pass_context
 @fail_cleanly
-def apply_cmd(ctx: click.Context) -> None:
+def apply_cmd() -> None:
     """Register the Feast definitions of feature_repo/ (like `feast apply`)."""
     from taxi_platform.store.repo import apply_repo
 
-    apply_repo(_settings(ctx))
+    apply_repo(_settings())
 
 
 @cli.command("materialize")
@@ -154,10 +158,8 @@ def apply_cmd(ctx: click.Context) -> None:
 @click.option("--start", type=click.DateTime(), help="Window start (UTC); default: all history.")
 @click.option("--end", type=click.DateTime(), help="Window end (UTC); default: now.")
 @click.option("--view", "views", multiple=True, help="Feature view (repeatable); default all.")
-@click.pass_context
 @fail_cleanly
 def materialize_cmd(
-    ctx: click.Context,
     incremental: bool,
     start: datetime | None,
     end: datetime | None,
@@ -170,7 +172,7 @@ def materialize_cmd(
         materialize_range,
     )
 
-    settings, view_list = _settings(ctx), list(views) or None
+    settings, view_list = _settings(), list(views) or None
     if incremental:
         report = materialize_incremental(settings, _utc(end), view_list)
     elif start:
@@ -188,29 +190,32 @@ def materialize_cmd(
 
 
 @cli.command("lookup")
-@click.argument("trip_ids", nargs=-1, required=True)
+@click.argument("trip_ids", nargs=-1)
+@click.option("--newest", type=click.IntRange(min=1), help="Look up the N newest stored trips.")
 @click.option("--service", default="model_inference_v1", show_default=True)
-@click.pass_context
 @fail_cleanly
-def lookup_cmd(ctx: click.Context, trip_ids: tuple[str, ...], service: str) -> None:
+def lookup_cmd(trip_ids: tuple[str, ...], newest: int | None, service: str) -> None:
     """Read a feature service online for trip ids (their area and company are resolved)."""
+    from taxi_platform.jobs.feature_job import newest_trip_ids
     from taxi_platform.store.lookup import online_features_for_trips
     from taxi_platform.store.repo import check_online_store, open_store
 
-    settings = _settings(ctx)
+    settings = _settings()
+    ids = list(trip_ids) + (newest_trip_ids(settings, newest) if newest else [])
+    if not ids:
+        raise PlatformError("give trip ids or --newest N")
     check_online_store(settings)
-    rows = online_features_for_trips(open_store(settings), list(trip_ids), service)
-    console.print_json(data=rows)
+    rows = online_features_for_trips(open_store(settings), ids, service)
+    console.print_json(data=_readable(rows))
 
 
 @cli.command("run")
-@click.pass_context
 @fail_cleanly
-def run_cmd(ctx: click.Context) -> None:
+def run_cmd() -> None:
     """The main job end to end: sample, features, apply, materialize, a sample lookup."""
     from taxi_platform.jobs.feature_job import run_feature_job
 
-    settings = _settings(ctx)
+    settings = _settings()
     summary = run_feature_job(settings)
     materialized = summary["materialize"]
     console.rule("Summary")
@@ -225,7 +230,73 @@ def run_cmd(ctx: click.Context) -> None:
         f"= {materialized['feature_values']:,} feature values in {materialized['seconds']} s"
     )
     console.print("sample online lookup (model_inference_v1):")
-    console.print_json(data=summary["lookup"])
+    console.print_json(data=_readable(summary["lookup"]))
+
+
+@cli.group("airflow")
+def airflow_group() -> None:
+    """The embedded Airflow (standalone): start, stop, trigger a DAG through its REST API."""
+
+
+@airflow_group.command("start")
+@fail_cleanly
+def airflow_start_cmd() -> None:
+    """Start `airflow standalone` (UI and REST API on TAXI_AIRFLOW_PORT) and wait for health."""
+    from taxi_platform.orchestration import standalone
+
+    settings = _settings()
+    console.print(standalone.start(settings))
+    console.print(
+        f"Airflow UI: {settings.airflow_url}  login: {standalone.ADMIN_USER} / "
+        f"{standalone.admin_password(settings)}"
+    )
+
+
+@airflow_group.command("stop")
+@fail_cleanly
+def airflow_stop_cmd() -> None:
+    """Stop the standalone Airflow started by `airflow start`."""
+    from taxi_platform.orchestration import standalone
+
+    console.print(standalone.stop(_settings()))
+
+
+@airflow_group.command("trigger")
+@click.argument("dag_id")
+@click.option("--conf", default="{}", help="Run configuration (DAG params) as JSON.")
+@click.option("--timeout", default=1800.0, show_default=True, help="Seconds to wait for the run.")
+@click.option("--show", "show_tasks", multiple=True, help="Print what this task returned.")
+@fail_cleanly
+def airflow_trigger_cmd(
+    dag_id: str, conf: str, timeout: float, show_tasks: tuple[str, ...]
+) -> None:
+    """Trigger a DAG through the REST API, wait for it, print the task states."""
+    import json
+
+    from taxi_platform.orchestration import standalone
+    from taxi_platform.orchestration.client import AirflowClient
+
+    try:
+        run_conf = json.loads(conf)
+    except json.JSONDecodeError as exc:
+        raise PlatformError(f"--conf is not valid JSON: {exc}") from None
+    settings = _settings()
+    client = AirflowClient(
+        settings.airflow_url, standalone.ADMIN_USER, standalone.admin_password(settings)
+    )
+    client.wait_for_dag(dag_id)
+    run_id = client.trigger(dag_id, run_conf)
+    console.print(f"triggered {dag_id}: {run_id}")
+    result = client.wait(dag_id, run_id, timeout)
+    table = Table("task", "state", title=f"{dag_id}: {result.state}")
+    for task, state in result.tasks.items():
+        table.add_row(task, state, style="green" if state == "success" else "red")
+    console.print(table)
+    if result.state != "success":
+        raise PlatformError(f"run {run_id} of {dag_id} ended {result.state}; see the Airflow UI")
+    for task in show_tasks:
+        console.print(f"{task} returned:")
+        console.print_json(data=client.return_value(dag_id, run_id, task))
 
 
 def main() -> None:

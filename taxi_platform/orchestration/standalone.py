@@ -1,0 +1,124 @@
+"""The embedded Airflow: `airflow standalone` with its home under var/airflow.
+
+SQLite metadata and SimpleAuthManager, the project's dags/ and plugins/, examples off, the UI
+and REST API on TAXI_AIRFLOW_PORT. Production runs the components separately on PostgreSQL
+(see the README); ``airflow_env`` gives the configuration both share.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from taxi_platform.errors import PlatformError
+from taxi_platform.settings import PROJECT_ROOT, Settings
+
+ADMIN_USER = "admin"
+
+
+def airflow_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    """Environment of every Airflow process of the platform (AIRFLOW__SECTION__KEY variables)."""
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(settings.airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__API__HOST": settings.airflow_host,
+        "AIRFLOW__API__PORT": str(settings.airflow_port),
+        "AIRFLOW__API__BASE_URL": settings.airflow_url,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.airflow_url}/execution/",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "TAXI_HOME": str(settings.home),
+        "TAXI_PROFILE": settings.profile,
+        # the standalone command starts its parts as `airflow ...` subprocesses
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    env.update(overrides)
+    return env
+
+
+def _pidfile(settings: Settings) -> Path:
+    return settings.var_dir / "run" / "airflow.pid"
+
+
+def is_healthy(settings: Settings) -> bool:
+    try:
+        health = httpx.get(f"{settings.airflow_url}/api/v2/monitor/health", timeout=2).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return all(
+        health.get(part, {}).get("status") == "healthy" for part in ("metadatabase", "scheduler")
+    )
+
+
+def start(settings: Settings, timeout: float = 180.0, **env_overrides: str) -> str:
+    """Start `airflow standalone` in the background unless it already answers; wait for it."""
+    if is_healthy(settings):
+        return f"Airflow already running at {settings.airflow_url}"
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    log_path = settings.var_dir / "log" / "airflow.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    _pidfile(settings).parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "airflow"), "standalone"],
+            env=airflow_env(settings, **env_overrides),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _pidfile(settings).write_text(str(process.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise PlatformError(
+                f"airflow standalone exited with {process.returncode}; see {log_path}"
+            )
+        if is_healthy(settings):
+            return f"Airflow started at {settings.airflow_url} (log: {log_path})"
+        time.sleep(2)
+    raise PlatformError(f"Airflow did not become healthy in {timeout:.0f} s; see {log_path}")
+
+
+def stop(settings: Settings, timeout: float = 60.0) -> str:
+    """Stop the standalone Airflow these commands started (its whole process group)."""
+    pidfile = _pidfile(settings)
+    if not pidfile.exists():
+        return "Airflow was not started by the platform"
+    pid = int(pidfile.read_text())
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pidfile.unlink()
+        return f"Airflow (pid {pid}) was not running"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    pidfile.unlink()
+    return f"stopped Airflow (pid {pid})"
+
+
+def admin_password(settings: Settings) -> str:
+    """The password SimpleAuthManager generated for the admin user."""
+    path = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+    try:
+        return json.loads(path.read_text())[ADMIN_USER]
+    except (OSError, ValueError, KeyError):
+        raise PlatformError(f"no admin password in {path}; is Airflow started?") from None
