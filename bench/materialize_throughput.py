@@ -22,7 +22,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,6 +58,8 @@ class ProfileResult:
     values: dict[str, int]
     view_seconds: dict[str, float]
     seconds: float
+    peak_rss_mb: float | None
+    load_1min: float  # other work on the machine skews the rates
 
     @property
     def total_rows(self) -> int:
@@ -145,8 +147,10 @@ def _describe(prep: dict[str, Any]) -> str:
 def _measure(settings: Settings, keep: bool) -> ProfileResult:
     """Apply, then time one full materialization; the online data goes unless ``keep``."""
     apply_repo(settings)
+    _reset_peak_rss()
     with _view_timer() as view_seconds:
         report = materialize_all(settings)
+    peak_rss_mb, load_1min = _peak_rss_mb(), os.getloadavg()[0]
     store = open_store(settings)
     widths = {v.name: len(v.features) for v in store.list_feature_views()}
     if not keep:
@@ -157,6 +161,8 @@ def _measure(settings: Settings, keep: bool) -> ProfileResult:
         values={name: rows * widths[name] for name, rows in report.rows.items()},
         view_seconds=dict(view_seconds),
         seconds=report.seconds,
+        peak_rss_mb=peak_rss_mb,
+        load_1min=load_1min,
     )
 
 
@@ -183,6 +189,21 @@ def _view_timer() -> Iterator[dict[str, float]]:
         PassthroughProvider.materialize_single_feature_view = original  # type: ignore[method-assign]
 
 
+def _reset_peak_rss() -> None:
+    """Reset Linux's peak-RSS mark, so each profile's peak is its own (a no-op elsewhere)."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_mb() -> float | None:
+    """Peak resident memory since the last reset: Feast holds a whole view in memory at once."""
+    with suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    return None
+
+
 def _time(step: Callable[[], object]) -> float:
     began = time.perf_counter()
     step()
@@ -201,13 +222,15 @@ def _record(result: ProfileResult, trips: int) -> dict[str, Any]:
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "trips": trips,
         "profile": result.profile,
-        "rows": result.rows,
+        "rows": dict(sorted(result.rows.items())),
         "feature_values": result.total_values,
         "seconds": round(result.seconds, 2),
         "view_seconds": {k: round(v, 2) for k, v in result.view_seconds.items()},
         "rows_per_second": round(_rate(result.total_rows, result.seconds)),
         "values_per_second": round(_rate(result.total_values, result.seconds)),
+        "peak_rss_mb": result.peak_rss_mb,
         "cpus": os.cpu_count(),
+        "load_1min": round(result.load_1min, 2),
         "python": platform.python_version(),
         "feast": feast.__version__,
     }
@@ -227,7 +250,7 @@ def _table(results: list[ProfileResult], trips: int) -> Table:
     table.add_column("rows/s", justify="right")
     table.add_column("values/s", justify="right")
     for result in results:
-        for view, rows in result.rows.items():
+        for view, rows in sorted(result.rows.items(), key=lambda item: -item[1]):
             secs = result.view_seconds.get(view, 0.0)
             values = result.values[view]
             table.add_row(

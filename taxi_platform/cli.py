@@ -242,13 +242,13 @@ def airflow_group() -> None:
 @fail_cleanly
 def airflow_start_cmd() -> None:
     """Start `airflow standalone` (UI and REST API on TAXI_AIRFLOW_PORT) and wait for health."""
-    from taxi_platform.orchestration import standalone
+    from taxi_platform.orchestration import local_airflow
 
     settings = _settings()
-    console.print(standalone.start(settings))
+    console.print(local_airflow.start(settings))
     console.print(
-        f"Airflow UI: {settings.airflow_url}  login: {standalone.ADMIN_USER} / "
-        f"{standalone.admin_password(settings)}"
+        f"Airflow UI: {settings.airflow_url}  login: {local_airflow.ADMIN_USER} / "
+        f"{local_airflow.admin_password(settings)}"
     )
 
 
@@ -256,9 +256,9 @@ def airflow_start_cmd() -> None:
 @fail_cleanly
 def airflow_stop_cmd() -> None:
     """Stop the standalone Airflow started by `airflow start`."""
-    from taxi_platform.orchestration import standalone
+    from taxi_platform.orchestration import local_airflow
 
-    console.print(standalone.stop(_settings()))
+    console.print(local_airflow.stop(_settings()))
 
 
 @airflow_group.command("trigger")
@@ -273,7 +273,7 @@ def airflow_trigger_cmd(
     """Trigger a DAG through the REST API, wait for it, print the task states."""
     import json
 
-    from taxi_platform.orchestration import standalone
+    from taxi_platform.orchestration import local_airflow
     from taxi_platform.orchestration.client import AirflowClient
 
     try:
@@ -282,7 +282,7 @@ def airflow_trigger_cmd(
         raise PlatformError(f"--conf is not valid JSON: {exc}") from None
     settings = _settings()
     client = AirflowClient(
-        settings.airflow_url, standalone.ADMIN_USER, standalone.admin_password(settings)
+        settings.airflow_url, local_airflow.ADMIN_USER, local_airflow.admin_password(settings)
     )
     client.wait_for_dag(dag_id)
     run_id = client.trigger(dag_id, run_conf)

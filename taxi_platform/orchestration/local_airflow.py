@@ -1,8 +1,10 @@
-"""The embedded Airflow: `airflow standalone` with its home under var/airflow.
+"""Airflow on this machine: `airflow standalone`, or its components one by one.
 
-SQLite metadata and SimpleAuthManager, the project's dags/ and plugins/, examples off, the UI
-and REST API on TAXI_AIRFLOW_PORT. Production runs the components separately on PostgreSQL
-(see the README); ``airflow_env`` gives the configuration both share.
+The embedded default is `airflow standalone` (SQLite metadata, SimpleAuthManager) with its home
+under var/airflow, the project's dags/ and plugins/, examples off, the UI and REST API on
+TAXI_AIRFLOW_PORT. The production path runs api-server, scheduler and dag-processor as separate
+processes on PostgreSQL (``start`` with components); ``airflow_env`` is the configuration both
+share.
 """
 
 from __future__ import annotations
@@ -62,18 +64,36 @@ def is_healthy(settings: Settings) -> bool:
     )
 
 
-def start(settings: Settings, timeout: float = 180.0, **env_overrides: str) -> str:
-    """Start `airflow standalone` in the background unless it already answers; wait for it."""
+STANDALONE = ("standalone",)
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def start(
+    settings: Settings,
+    components: tuple[str, ...] = STANDALONE,
+    timeout: float = 180.0,
+    **env_overrides: str,
+) -> str:
+    """Start Airflow in the background unless it already answers; wait until it is healthy.
+
+    ``components`` is ``STANDALONE`` (one `airflow standalone`) or Airflow commands run side by
+    side in one process group (``COMPONENTS``), after `airflow db migrate`.
+    """
     if is_healthy(settings):
         return f"Airflow already running at {settings.airflow_url}"
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     log_path = settings.var_dir / "log" / "airflow.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     _pidfile(settings).parent.mkdir(parents=True, exist_ok=True)
+    env = airflow_env(settings, **env_overrides)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    if components != STANDALONE:
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    command = " ".join(f"'{airflow}' {component} &" for component in components) + " wait"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "airflow"), "standalone"],
-            env=airflow_env(settings, **env_overrides),
+            ["bash", "-c", command],
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
