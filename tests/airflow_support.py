@@ -30,13 +30,6 @@ def load_dags():
     """A fresh DagBag of dags/ (the DAG files read the settings when they are parsed)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    for name in list(sys.modules):
-        if (
-            name.startswith("unusual_prefix")
-            or name.startswith("taxi_")
-            and "dags" in str(getattr(sys.modules[name], "__file__", ""))
-        ):
-            del sys.modules[name]
     bag = DagBag(str(DAGS))
     assert not bag.import_errors, bag.import_errors
     return bag.dags

@@ -88,3 +88,24 @@ def redis_available() -> None:
             "start it with `scripts/services.sh start redis` (make test does)",
             returncode=3,
         )
+
+
+@pytest.fixture
+def platform_env(monkeypatch, tmp_path, sample_csv):
+    """Point the DAGs' settings at an isolated home; yields a function choosing the profile."""
+    home = make_home(tmp_path / "home", sample_csv)
+    monkeypatch.setenv("TAXI_HOME", str(home))
+    monkeypatch.setenv("TAXI_TASK_RETRY_DELAY_SECONDS", "1")
+    used = []
+
+    def use(profile: str, **env: str):
+        monkeypatch.setenv("TAXI_PROFILE", profile)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        settings = load_settings()
+        used.append(settings)
+        return settings
+
+    yield use
+    for settings in used:
+        teardown_store(settings)

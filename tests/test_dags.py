@@ -9,10 +9,9 @@ import pytest
 from taxi_platform.data.generator import FEED_SOURCE
 from taxi_platform.duck import connect, trips_glob
 from taxi_platform.jobs.feature_job import apply_step, features_step, ingest_step
-from taxi_platform.settings import load_settings
 from taxi_platform.store.repo import open_store
 from tests.airflow_support import configure_airflow, load_dags, run_dag, task_states
-from tests.conftest import PROFILES, make_home, teardown_store
+from tests.conftest import PROFILES
 from tests.test_store import BATCH_VIEWS, latest_offline_rows, same
 
 EXPECTED = {
@@ -28,27 +27,6 @@ EXPECTED = {
 @pytest.fixture(scope="module", autouse=True)
 def airflow_db(tmp_path_factory):
     configure_airflow(tmp_path_factory.mktemp("airflow"))
-
-
-@pytest.fixture
-def platform_env(monkeypatch, tmp_path, sample_csv):
-    """Point the DAGs' settings at an isolated home; yields a function choosing the profile."""
-    home = make_home(tmp_path / "home", sample_csv)
-    monkeypatch.setenv("TAXI_HOME", str(home))
-    monkeypatch.setenv("TAXI_TASK_RETRY_DELAY_SECONDS", "1")
-    used = []
-
-    def use(profile: str, **env: str):
-        monkeypatch.setenv("TAXI_PROFILE", profile)
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        settings = load_settings()
-        used.append(settings)
-        return settings
-
-    yield use
-    for settings in used:
-        teardown_store(settings)
 
 
 def test_dags_import_with_expected_shape():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from taxi_platform.settings import Settings
 
-START_DATE = datetime(2026, 1, 1)
+# The real sample starts in 2013: backfills can reach any interval of its history (catch-up is
+# off, so nothing runs for past intervals unless asked).
+START_DATE = datetime(2013, 1, 1, tzinfo=UTC)
 TAGS = ["chicago-taxi", "feast"]
 
 
