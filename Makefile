@@ -11,8 +11,9 @@ stop:  ## stop what the demo and the scripts started (Airflow, Feast UI, our Red
 	.venv/bin/taxi-platform airflow stop
 	scripts/stop_feast.sh
 
-services: setup  ## start the backing services the tests need (Redis)
+services: setup  ## start the backing services the tests need (Redis, PostgreSQL)
 	scripts/services.sh start redis
+	scripts/services.sh start postgres
 
 lint: setup
 	.venv/bin/ruff check .
