@@ -115,8 +115,12 @@ def _make_home(root: Path, sample_csv: Path) -> Path:
         if source.suffix == ".py":
             shutil.copy(source, repo / source.name)
         elif source.suffix == ".yaml":
-            text = source.read_text().replace("project: chicago_taxi", f"project: {project}")
-            (repo / source.name).write_text(text)
+            text = source.read_text()
+            if "project: chicago_taxi" not in text:
+                raise SystemExit(f"{source} names no `project: chicago_taxi` to make unique")
+            (repo / source.name).write_text(
+                text.replace("project: chicago_taxi", f"project: {project}")
+            )
     target = sample_csv_path(load_settings(home=root))
     target.parent.mkdir(parents=True)
     shutil.copy(sample_csv, target)
@@ -147,14 +151,15 @@ def _describe(prep: dict[str, Any]) -> str:
 def _measure(settings: Settings, keep: bool) -> ProfileResult:
     """Apply, then time one full materialization; the online data goes unless ``keep``."""
     apply_repo(settings)
-    _reset_peak_rss()
-    with _view_timer() as view_seconds:
-        report = materialize_all(settings)
-    peak_rss_mb, load_1min = _peak_rss_mb(), os.getloadavg()[0]
-    store = open_store(settings)
-    widths = {v.name: len(v.features) for v in store.list_feature_views()}
-    if not keep:
-        store.teardown()
+    try:
+        _reset_peak_rss()
+        with _view_timer() as view_seconds:
+            report = materialize_all(settings)
+        peak_rss_mb, load_1min = _peak_rss_mb(), os.getloadavg()[0]
+        widths = {v.name: len(v.features) for v in open_store(settings).list_feature_views()}
+    finally:
+        if not keep:  # also after a failure: no Redis keys are left behind
+            open_store(settings).teardown()
     return ProfileResult(
         profile=settings.profile,
         rows=report.rows,

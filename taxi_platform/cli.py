@@ -6,6 +6,7 @@ Every command takes ``--help``. Errors the user can fix print one line and exit 
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -300,6 +301,8 @@ def airflow_trigger_cmd(
 
 
 def main() -> None:
+    # Feast's dependencies (ibis, dask) warn about their own deprecations on every call
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     cli(obj=None)
 
 

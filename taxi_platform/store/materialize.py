@@ -1,16 +1,19 @@
 """Materialization from the offline Parquet tables into the online store (SQLite or Redis).
 
-Feast's own ``materialize`` / ``materialize_incremental`` do the work (and draw a tqdm bar per
-feature view); this module chooses the window, checks the store first and counts what moved.
+Feast's own ``materialize`` / ``materialize_incremental`` do the work; this module chooses the
+window, checks the store first, counts what will move, and shows it moving on a progress bar.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from feast import FeatureStore
+from feast import FeatureStore, FeatureView
+from tqdm import tqdm
 
 from taxi_platform.duck import connect
 from taxi_platform.errors import PlatformError
@@ -34,49 +37,95 @@ class MaterializeReport:
 
 
 def materialize_range(
-    settings: Settings, start: datetime, end: datetime, views: list[str] | None = None
+    settings: Settings,
+    start: datetime,
+    end: datetime,
+    views: list[str] | None = None,
+    progress: bool = True,
 ) -> MaterializeReport:
     """Write the newest value of every entity with rows in [start, end] to the online store."""
     if start >= end:
         raise PlatformError(f"materialize window is empty: start {start} is not before end {end}")
     check_online_store(settings)
     store = open_store(settings)
-    started = time.perf_counter()
-    store.materialize(start_date=start, end_date=end, feature_views=views)
-    return _report(store, start, end, views, time.perf_counter() - started)
+    starts = {view.name: start for view in _views(store, views)}
+    return _run(
+        store, starts, end, progress,
+        lambda: store.materialize(start_date=start, end_date=end, feature_views=views),
+    )  # fmt: skip
 
 
-def materialize_all(settings: Settings, views: list[str] | None = None) -> MaterializeReport:
+def materialize_all(
+    settings: Settings, views: list[str] | None = None, progress: bool = True
+) -> MaterializeReport:
     """Full materialization: every stored row up to now (the whole offline history)."""
-    return materialize_range(settings, datetime(1970, 1, 2, tzinfo=UTC), datetime.now(UTC), views)
+    start = datetime(1970, 1, 2, tzinfo=UTC)
+    return materialize_range(settings, start, datetime.now(UTC), views, progress)
 
 
 def materialize_incremental(
-    settings: Settings, end: datetime | None = None, views: list[str] | None = None
+    settings: Settings,
+    end: datetime | None = None,
+    views: list[str] | None = None,
+    progress: bool = True,
 ) -> MaterializeReport:
     """From each view's last materialized time (or end - ttl the first time) up to ``end``."""
     end = end or datetime.now(UTC)
     check_online_store(settings)
     store = open_store(settings)
-    starts = _incremental_starts(store, end, views)
+    starts = {
+        view.name: view.most_recent_end_time or end - (view.ttl or timedelta(0))
+        for view in _views(store, views)
+    }
+    return _run(
+        store, starts, end, progress,
+        lambda: store.materialize_incremental(end_date=end, feature_views=views),
+    )  # fmt: skip
+
+
+def _run(
+    store: FeatureStore,
+    starts: dict[str, datetime],
+    end: datetime,
+    progress: bool,
+    materialize: Callable[[], None],
+) -> MaterializeReport:
+    views = {view.name: view for view in _views(store, list(starts))}
+    rows = {name: _rows_in_window(store, views[name], start, end) for name, start in starts.items()}
+    features = sum(rows[name] * len(views[name].features) for name in rows)
     started = time.perf_counter()
-    store.materialize_incremental(end_date=end, feature_views=views)
-    report = _report(store, min(starts.values(), default=None), end, views, 0.0, starts)
-    report.seconds = time.perf_counter() - started
-    return report
+    with _progress_bar(store, sum(rows.values()), progress):
+        materialize()
+    seconds = time.perf_counter() - started
+    return MaterializeReport(min(starts.values(), default=None), end, rows, features, seconds)
 
 
-def _incremental_starts(
-    store: FeatureStore, end: datetime, views: list[str] | None
-) -> dict[str, datetime]:
-    starts = {}
-    for view in _views(store, views):
-        last = view.most_recent_end_time
-        starts[view.name] = last if last else end - (view.ttl or timedelta(0))
-    return starts
+@contextmanager
+def _progress_bar(store: FeatureStore, total: int, enabled: bool) -> Iterator[None]:
+    """A tqdm bar over the rows written to the online store.
+
+    Feast 0.67's local materialization engine hands the online store a no-op progress callback,
+    so the bar counts the rows of each online write batch instead (one batch is
+    ``materialization.online_write_batch_size`` rows, see feature_store.yaml).
+    """
+    online_store = store._get_provider().online_store
+    write = online_store.online_write_batch
+    with tqdm(
+        total=total, unit="row", unit_scale=True, disable=not enabled, desc="materialize"
+    ) as bar:
+
+        def counted_write(config, table, data, progress) -> None:
+            write(config, table, data, progress)
+            bar.update(len(data))
+
+        online_store.online_write_batch = counted_write
+        try:
+            yield
+        finally:
+            del online_store.online_write_batch  # back to the class's method
 
 
-def _views(store: FeatureStore, names: list[str] | None):
+def _views(store: FeatureStore, names: list[str] | None) -> list[FeatureView]:
     views = [v for v in store.list_feature_views() if v.online]
     if names:
         unknown = sorted(set(names) - {v.name for v in views})
@@ -87,25 +136,16 @@ def _views(store: FeatureStore, names: list[str] | None):
     return views
 
 
-def _report(
-    store: FeatureStore,
-    start: datetime | None,
-    end: datetime,
-    names: list[str] | None,
-    seconds: float,
-    starts: dict[str, datetime] | None = None,
-) -> MaterializeReport:
-    """Count the entity keys each view wrote: those with an offline row inside its window."""
-    con = connect()
-    rows, features = {}, 0
-    for view in _views(store, names):
-        view_start = (starts or {}).get(view.name, start)
-        path = view.batch_source.get_uri_for_file_path(store.repo_path, view.batch_source.path)
-        keys = ", ".join(view.join_keys)
-        rows[view.name] = con.execute(
+def _rows_in_window(store: FeatureStore, view: FeatureView, start: datetime, end: datetime) -> int:
+    """Entity keys the view will write: those with an offline row inside [start, end]."""
+    path = view.batch_source.get_uri_for_file_path(store.repo_path, view.batch_source.path)
+    keys = ", ".join(view.join_keys)
+    return (
+        connect()
+        .execute(
             f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM read_parquet(?) "
             "WHERE event_timestamp >= ? AND event_timestamp <= ?)",
-            [path, view_start, end],
-        ).fetchone()[0]
-        features += rows[view.name] * len(view.features)
-    return MaterializeReport(start, end, rows, features, seconds)
+            [path, start, end],
+        )
+        .fetchone()[0]
+    )
