@@ -11,9 +11,10 @@ stop:  ## stop what the demo and the scripts started (Airflow, Feast UI, our Red
 	.venv/bin/taxi-platform airflow stop
 	scripts/stop_feast.sh
 
-services: setup  ## start the backing services the tests need (Redis, PostgreSQL)
+services: setup  ## start the backing services the tests need (Redis, PostgreSQL; Chromium)
 	scripts/services.sh start redis
 	scripts/services.sh start postgres
+	scripts/ensure_browser.sh
 
 lint: setup
 	.venv/bin/ruff check .

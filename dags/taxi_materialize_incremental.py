@@ -42,6 +42,8 @@ with DAG(
                 task_id="wait_for_feed",
                 external_dag_id="taxi_synthetic_feed",
                 external_task_id="compute_features",
+                allowed_states=["success"],
+                failed_states=["failed", "upstream_failed"],  # a failed feed fails the interval
                 mode="reschedule",
                 poke_interval=timedelta(seconds=30),
                 timeout=timedelta(hours=1),

@@ -7,6 +7,7 @@ import uuid
 
 import psycopg2
 import pytest
+from playwright.sync_api import sync_playwright
 
 from taxi_platform.orchestration import local_airflow
 from taxi_platform.orchestration.client import AirflowClient
@@ -14,6 +15,8 @@ from taxi_platform.settings import load_settings
 from tests.conftest import make_home
 from tests.test_dag_faults import free_port
 
+CHROMIUM = os.environ.get("TAXI_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 POSTGRES = os.environ.get("TAXI_TEST_POSTGRES_DSN", "postgresql://postgres:postgres@127.0.0.1:5432")
 
 
@@ -29,7 +32,32 @@ def postgres_database():
     admin.close()
 
 
-def run_feature_dag_through_rest(settings, components, **env: str) -> None:
+def check_ui_lists_and_triggers(settings, client: AirflowClient, screenshots) -> None:
+    """In headless Chromium: log in, see the DAGs listed, trigger the feature DAG from its page."""
+    password = local_airflow.admin_password(settings)
+    runs_before = client.run_ids("taxi_feature_pipeline")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{settings.airflow_url}/dags")
+        page.fill("input[name=username]", local_airflow.ADMIN_USER)
+        page.fill("input[name=password]", password)
+        page.locator("button[type=submit]").click()
+        page.get_by_role("link", name="taxi_feature_pipeline", exact=True).wait_for()
+        page.get_by_role("link", name="taxi_materialize_incremental", exact=True).wait_for()
+        page.screenshot(path=screenshots / "airflow_dags.png")
+        page.goto(f"{settings.airflow_url}/dags/taxi_feature_pipeline")
+        page.get_by_test_id("trigger-dag-button").first.click()
+        page.get_by_test_id("trigger-dag-submit").click()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=screenshots / "airflow_triggered.png")
+        browser.close()
+    [new_run] = set(client.run_ids("taxi_feature_pipeline")) - set(runs_before)
+    assert client.wait("taxi_feature_pipeline", new_run, timeout=600).state == "success"
+    assert (screenshots / "airflow_dags.png").stat().st_size > 10_000
+
+
+def run_feature_dag_through_rest(settings, components, screenshots=None, **env: str) -> None:
     local_airflow.start(
         settings,
         components,
@@ -49,13 +77,15 @@ def run_feature_dag_through_rest(settings, components, **env: str) -> None:
         stored = client.return_value("taxi_feature_pipeline", run_id, "load_trips")
         materialized = client.return_value("taxi_feature_pipeline", run_id, "materialize")
         assert materialized["rows"]["trip_features"] == stored["trips_stored"] == 10_722
+        if screenshots:
+            check_ui_lists_and_triggers(settings, client, screenshots)
     finally:
         local_airflow.stop(settings)
 
 
-def test_standalone_on_sqlite(tmp_path, sample_csv):
+def test_standalone_on_sqlite_and_its_ui(tmp_path, sample_csv):
     settings = load_settings(home=make_home(tmp_path, sample_csv), airflow_port=free_port())
-    run_feature_dag_through_rest(settings, local_airflow.STANDALONE)
+    run_feature_dag_through_rest(settings, local_airflow.STANDALONE, screenshots=tmp_path)
 
 
 def test_components_on_postgresql(tmp_path, sample_csv, postgres_database):

@@ -75,5 +75,8 @@ class AirflowClient:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
         return self._call("GET", path)["value"]
 
+    def run_ids(self, dag_id: str) -> list[str]:
+        return [r["dag_run_id"] for r in self._call("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]]
+
     def dag_ids(self) -> list[str]:
         return sorted(d["dag_id"] for d in self._call("GET", "/dags")["dags"])
