@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         return self.var_dir / "airflow"
 
     @cached_property
+    def pipeline_python(self) -> Path:
+        """Interpreter of the Python 3.10 TFX environment, for ExternalPythonOperator tasks."""
+        return self.home / "tfx_pipeline" / ".venv" / "bin" / "python"
+
+    @cached_property
     def airflow_url(self) -> str:
         return f"http://{self.airflow_host}:{self.airflow_port}"
 
