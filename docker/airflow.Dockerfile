@@ -5,9 +5,11 @@
 # The Airflow image: every Airflow component of docker/compose.yaml runs from it. It holds both
 # pinned environments, because tfx 1.16 (numpy<2, pyarrow<11, protobuf<5) cannot share one with
 # feast 0.67:
-#   /opt/venv            platform env, Python 3.11, requirements.txt + the project; on PATH
-#   /opt/pipeline-venv   pipeline env, Python 3.10, tfx_pipeline/requirements.txt; run as a
-#                        subprocess through TAXI_PIPELINE_PYTHON
+#   /opt/venv                          platform env, Python 3.11, requirements.txt + the
+#                                      project; on PATH
+#   /opt/platform/tfx_pipeline/.venv   pipeline env, Python 3.10, tfx_pipeline/requirements.txt;
+#                                      where settings.pipeline_python looks for it (TAXI_HOME/
+#                                      tfx_pipeline/.venv), as in a checkout made by setup.sh
 # Each env is built in its own stage, so a change to one lock file rebuilds only that env, and
 # both envs are built before any source is copied, so a code change rebuilds neither.
 # Build from the repository root: docker compose -f docker/compose.yaml build
@@ -36,16 +38,19 @@ ENV UV_PYTHON_INSTALL_DIR=/opt/python UV_PYTHON_PREFERENCE=only-managed
 COPY tfx_pipeline/requirements.txt /tmp/pipeline-requirements.txt
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv python install 3.10 \
-    && uv venv --seed --python 3.10 /opt/pipeline-venv \
-    && uv pip sync --python /opt/pipeline-venv/bin/python /tmp/pipeline-requirements.txt
+    && uv venv --seed --python 3.10 /opt/platform/tfx_pipeline/.venv \
+    && uv pip sync --python /opt/platform/tfx_pipeline/.venv/bin/python \
+        /tmp/pipeline-requirements.txt
 
+# TAXI_PIPELINE_PYTHON names the same interpreter settings.pipeline_python derives from
+# TAXI_HOME (Settings does not read the variable; it is for scripts and a future setting).
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     HOME=/opt/airflow \
     TAXI_HOME=/opt/platform \
-    TAXI_PIPELINE_PYTHON=/opt/pipeline-venv/bin/python \
+    TAXI_PIPELINE_PYTHON=/opt/platform/tfx_pipeline/.venv/bin/python \
     AIRFLOW_HOME=/opt/airflow \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/platform/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/platform/plugins \
@@ -59,7 +64,7 @@ RUN useradd --uid 50000 --gid 0 --home-dir /opt/airflow --no-create-home --shell
 # the same paths here as in the build stages.
 COPY --from=platform-env /opt/venv /opt/venv
 COPY --from=pipeline-env /opt/python /opt/python
-COPY --from=pipeline-env /opt/pipeline-venv /opt/pipeline-venv
+COPY --from=pipeline-env /opt/platform/tfx_pipeline/.venv /opt/platform/tfx_pipeline/.venv
 
 # The project, editable as scripts/setup.sh installs it: settings.PROJECT_ROOT is then
 # /opt/platform (= TAXI_HOME) and the feature SQL is read from the source tree. Sources are owned
@@ -71,6 +76,7 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation -e .
 COPY --exclude=**/__pycache__ dags/ dags/
 COPY --exclude=**/__pycache__ plugins/ plugins/
 COPY --exclude=data --exclude=**/__pycache__ feature_repo/ feature_repo/
+# Merges into tfx_pipeline/: the pipeline env stays, the build machine's own .venv stays out.
 COPY --exclude=.venv --exclude=**/__pycache__ tfx_pipeline/ tfx_pipeline/
 
 # Mount points of the compose volumes, created here so that a new named volume takes this owner.

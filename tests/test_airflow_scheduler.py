@@ -96,3 +96,13 @@ def test_components_on_postgresql(tmp_path, sample_csv, postgres_database):
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgres_database,
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
     )
+
+
+def test_celery_executor_loads():
+    """The way out of one machine: the pinned environment can load the CeleryExecutor."""
+    import subprocess
+    import sys
+
+    code = "from airflow.providers.celery.executors.celery_executor import CeleryExecutor"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

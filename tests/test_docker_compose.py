@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from taxi_platform.settings import PROJECT_ROOT, Settings
+from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
 
 DOCKER = PROJECT_ROOT / "docker"
 AIRFLOW_SERVICES = (
@@ -197,6 +197,21 @@ def test_services_start_from_files_in_the_repository():
         for path in files:
             assert (PROJECT_ROOT / path).exists(), f"{name}: {path} is not in the repository"
             assert path.parts[0] in shipped, f"{name}: {path} is not copied into the image"
+
+
+def test_pipeline_env_is_where_the_settings_look_for_it():
+    """ExternalPythonOperator tasks run settings.pipeline_python, derived from TAXI_HOME."""
+    dockerfile = dockerfile_of(services()["airflow-worker"])
+    env = image_env(dockerfile)
+    python = str(load_settings(home=Path(env["TAXI_HOME"])).pipeline_python)
+    assert env["TAXI_PIPELINE_PYTHON"] == python
+    venv = str(PurePosixPath(python).parent.parent)
+    stage_copies = [
+        argv(args)[-1]
+        for keyword, args in final_stage(dockerfile)
+        if keyword == "COPY" and args.startswith("--from=")
+    ]
+    assert venv in stage_copies, f"no build stage copies the pipeline env to {venv}"
 
 
 def test_api_and_ui_commands_name_their_entry_files():
