@@ -45,9 +45,18 @@ def stored(home: Path) -> Path:
     return home
 
 
-@pytest.mark.parametrize("command", sorted(cli.commands))
-def test_every_command_has_help(command: str, tmp_path: Path) -> None:
-    result = run(tmp_path, command, "--help")
+def command_paths(group=cli, prefix=()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, command in sorted(group.commands.items()):
+        paths.append((*prefix, name))
+        if hasattr(command, "commands"):
+            paths += command_paths(command, (*prefix, name))
+    return paths
+
+
+@pytest.mark.parametrize("command", command_paths(), ids=" ".join)
+def test_every_command_has_help(command: tuple[str, ...], tmp_path: Path) -> None:
+    result = run(tmp_path, *command, "--help")
     assert result.returncode == 0 and "Usage:" in result.stdout
 
 
