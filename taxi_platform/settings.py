@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     generator_seed: int = 42
     max_bad_row_fraction: float = 0.5
 
+    # Feature API (api/)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_keys: str = ""
+    api_read_auth: bool = False
+    api_max_entities: int = 1000
+    api_store_timeout_seconds: float = 1.0
+
     # Airflow (embedded: `airflow standalone` under var/airflow; see the README for production)
     airflow_host: str = "127.0.0.1"
     airflow_port: int = 8080
@@ -77,6 +85,11 @@ class Settings(BaseSettings):
     def airflow_home(self) -> Path:
         """AIRFLOW_HOME of the embedded Airflow: inside the project, outside git."""
         return self.var_dir / "airflow"
+
+    @cached_property
+    def api_key_list(self) -> list[str]:
+        """TAXI_API_KEYS is comma-separated; write endpoints accept any of these keys."""
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
 
     @cached_property
     def pipeline_python(self) -> Path:

@@ -1,0 +1,66 @@
+"""Errors as clear JSON answers: what was wrong, how to fix it; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.feast_client import MissingJoinKeysError
+from taxi_platform.errors import PlatformError
+from taxi_platform.store.online_reader import UnknownFeatureError
+
+log = logging.getLogger("taxi_api")
+
+STORE_ERRORS = (redis.RedisError, sqlite3.Error, OSError, TimeoutError)
+
+
+class StoreUnavailableError(Exception):
+    """The online store did not answer within the configured timeout."""
+
+
+def _error(status: int, message: str, detail=None) -> ORJSONResponse:
+    return ORJSONResponse({"error": message, "detail": detail}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        names = ", ".join(f["field"] or "body" for f in fields)
+        return _error(422, f"invalid request: {names}", fields)
+
+    @app.exception_handler(UnknownFeatureError)
+    async def unknown(request: Request, exc: UnknownFeatureError) -> ORJSONResponse:
+        return _error(404, str(exc), {"valid": exc.valid})
+
+    @app.exception_handler(MissingJoinKeysError)
+    async def missing_keys(request: Request, exc: MissingJoinKeysError) -> ORJSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(PlatformError)
+    async def platform_error(request: Request, exc: PlatformError) -> ORJSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(StoreUnavailableError)
+    async def store_down(request: Request, exc: StoreUnavailableError) -> ORJSONResponse:
+        return _error(503, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+        if isinstance(exc, STORE_ERRORS):
+            return _error(503, f"the feature store is unavailable: {type(exc).__name__}")
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(500, "internal error; the server log has the details")

@@ -1,0 +1,184 @@
+"""The API's access to Feast: online reads (fast path), historical retrieval, push.
+
+Online reads go through ``OnlineReader`` (Feast's key serialization, a cached registry, one
+round trip per request); everything else uses the Feast SDK. The registry is re-read when its
+file changes, so `feast apply` reaches a running API without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from feast import FeatureStore, PushSource
+from feast.data_source import PushMode
+
+from api.models import HistoricalFeaturesRequest, OnlineFeaturesRequest, PushRequest
+from taxi_platform.errors import PlatformError
+from taxi_platform.settings import Settings
+from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
+from taxi_platform.store.online_reader import OnlineReader, UnknownFeatureError
+from taxi_platform.store.repo import open_store
+
+TRIP_KEYS = ("pickup_community_area", "company")  # trip features naming its area and company
+PUSH_MODES = {
+    "online": PushMode.ONLINE,
+    "offline": PushMode.OFFLINE,
+    "online_and_offline": PushMode.ONLINE_AND_OFFLINE,
+}
+
+
+class MissingJoinKeysError(PlatformError):
+    """The request's entities lack join keys its features need."""
+
+
+class FeastClient:
+    """One per API process: the store, the fast reader, and the registry they share."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store: FeatureStore = open_store(settings)
+        self.reader = OnlineReader(self.store, timeout=settings.api_store_timeout_seconds)
+        self._registry_path = Path(self.store.config.registry.path)
+        if not self._registry_path.is_absolute():
+            self._registry_path = settings.feature_repo / self._registry_path
+        self._registry_mtime = self._mtime()
+        self._lock = threading.Lock()
+        self._trip_refs = self.reader.resolve(features=[f"trip_features:{k}" for k in TRIP_KEYS])
+
+    def _mtime(self) -> float:
+        try:
+            return self._registry_path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def refresh_if_applied(self) -> None:
+        """Re-read the registry after a `feast apply` (its file changed)."""
+        mtime = self._mtime()
+        if mtime != self._registry_mtime:
+            with self._lock:
+                self.store.refresh_registry()
+                self.reader.refresh()
+                self._trip_refs = self.reader.resolve(
+                    features=[f"trip_features:{k}" for k in TRIP_KEYS]
+                )
+                self._registry_mtime = mtime
+
+    # ------------------------------------------------------------------ online
+
+    def online(self, request: OnlineFeaturesRequest) -> dict[str, Any]:
+        """Row-oriented online values with status and event time per feature."""
+        self.refresh_if_applied()
+        refs = self.reader.resolve(features=request.features, service=request.feature_service)
+        if request.entity_ids is not None:
+            entities = self._entities_of_trips(request.entity_ids, self.reader.join_keys(refs))
+        else:
+            entities = _rows(request.entities)
+            _require_join_keys(entities[0], self.reader.join_keys(refs))
+        started = time.perf_counter()
+        values = self.reader.read([_lookup_keys(e) for e in entities], refs)
+        self.last_read_seconds = time.perf_counter() - started
+        return {
+            "feature_service": request.feature_service,
+            "features": [f"{r.view}:{r.name}" for r in refs],
+            "results": [
+                {"entity": entity, "features": {name: _cell(v) for name, v in row.items()}}
+                for entity, row in zip(entities, values, strict=True)
+            ],
+        }
+
+    def _entities_of_trips(self, trip_ids: list[str], needed: list[str]) -> list[dict[str, Any]]:
+        entities: list[dict[str, Any]] = [{"trip_id": trip_id} for trip_id in trip_ids]
+        if set(needed) <= {"trip_id"}:
+            return entities
+        unknown = sorted(set(needed) - {"trip_id", "area_id", "company_name"})
+        if unknown:
+            raise MissingJoinKeysError(f"trip ids cannot supply join keys {unknown}; use entities")
+        trips = self.reader.read(entities, self._trip_refs)
+        for entity, trip in zip(entities, trips, strict=True):
+            entity["area_id"] = trip["pickup_community_area"].value
+            entity["company_name"] = trip["company"].value
+        return entities
+
+    def probe_online_store(self) -> None:
+        """One real read (of a trip no one has): raises when the online store does not answer."""
+        self.reader.read([{"trip_id": "__health_probe__"}], self._trip_refs)
+
+    # -------------------------------------------------------------- historical
+
+    def historical(self, request: HistoricalFeaturesRequest) -> pd.DataFrame:
+        """Point-in-time correct values for each entity row (Feast's offline store)."""
+        refs = self.reader.resolve(features=request.features, service=request.feature_service)
+        entity_df = pd.DataFrame(request.entity_data)
+        entity_df["event_timestamp"] = pd.to_datetime(entity_df["event_timestamp"], utc=True)
+        needed = set(self.reader.join_keys(refs))
+        if "trip_id" in entity_df and not needed <= set(entity_df.columns):
+            entity_df = self._historical_trip_keys(entity_df)
+        _require_join_keys(entity_df.columns, needed)
+        features: Any = (
+            self.store.get_feature_service(request.feature_service)
+            if request.feature_service
+            else request.features
+        )
+        return self.store.get_historical_features(entity_df=entity_df, features=features).to_df()
+
+    def _historical_trip_keys(self, entity_df: pd.DataFrame) -> pd.DataFrame:
+        """Add each trip's area and company, as its trip features gave them at that time."""
+        keys = self.store.get_historical_features(
+            entity_df=entity_df[["trip_id", "event_timestamp"]],
+            features=[f"trip_features:{k}" for k in TRIP_KEYS],
+        ).to_df()
+        keys = keys.rename(columns={"pickup_community_area": "area_id", "company": "company_name"})
+        keys["area_id"] = keys["area_id"].fillna(NO_AREA).astype("int64")
+        keys["company_name"] = keys["company_name"].fillna(NO_COMPANY)
+        return keys
+
+    # -------------------------------------------------------------------- push
+
+    def push(self, request: PushRequest) -> int:
+        """Write rows through a push source (validated against its view's schema)."""
+        sources = {s.name for s in self.store.list_data_sources() if isinstance(s, PushSource)}
+        if request.push_source_name not in sources:
+            raise UnknownFeatureError("push source", request.push_source_name, sorted(sources))
+        view = next(
+            v for v in self.store.list_feature_views()
+            if getattr(v.stream_source, "name", None) == request.push_source_name
+        )  # fmt: skip
+        required = {*view.join_keys, "event_timestamp", *(f.name for f in view.features)}
+        missing = sorted(required - set(request.df))
+        if missing:
+            raise MissingJoinKeysError(f"df lacks columns {missing} of {view.name}")
+        frame = pd.DataFrame(request.df)
+        frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], utc=True)
+        if "created_timestamp" not in frame:
+            frame["created_timestamp"] = pd.Timestamp.now(tz="UTC")
+        self.store.push(request.push_source_name, frame, to=PUSH_MODES[request.to])
+        return len(frame)
+
+
+def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _lookup_keys(entity: dict[str, Any]) -> dict[str, Any]:
+    """Feast cannot look up a null join key: an unresolved area or company reads as NOT_FOUND."""
+    keys = dict(entity)
+    if "area_id" in keys and keys["area_id"] is None:
+        keys["area_id"] = NO_AREA
+    if "company_name" in keys and keys["company_name"] is None:
+        keys["company_name"] = NO_COMPANY
+    return keys
+
+
+def _require_join_keys(given, needed) -> None:
+    missing = sorted(set(needed) - set(given))
+    if missing:
+        raise MissingJoinKeysError(f"entities lack join keys {missing} that the features need")
+
+
+def _cell(value) -> dict[str, Any]:
+    return {"value": value.value, "status": value.status, "event_timestamp": value.event_timestamp}

@@ -1,0 +1,143 @@
+"""What the registry holds: store info, statistics, feature views, services, entities."""
+
+from __future__ import annotations
+
+import feast
+from fastapi import APIRouter, Depends
+from feast import FeatureService, FeatureView
+
+from api.dependencies import get_client, require_read_key
+from api.feast_client import FeastClient
+from api.models import (
+    EntityInfo,
+    FeatureServiceInfo,
+    FeatureViewInfo,
+    FieldInfo,
+    StoreInfo,
+    StoreStats,
+    ViewStats,
+)
+from taxi_platform.duck import connect
+from taxi_platform.store.online_reader import UnknownFeatureError
+
+router = APIRouter(prefix="/feast", tags=["registry"], dependencies=[Depends(require_read_key)])
+
+
+@router.get("/info", response_model=StoreInfo)
+def info(client: FeastClient = Depends(get_client)) -> StoreInfo:
+    store, config = client.store, client.store.config
+    return StoreInfo(
+        project=config.project,
+        profile=client.settings.profile,
+        feast_version=feast.__version__,
+        online_store=config.online_store.type,
+        offline_store=config.offline_store.type,
+        registry=str(client.settings.feature_store_yaml.parent / config.registry.path),
+        feature_views=len(store.list_feature_views()),
+        feature_services=len(store.list_feature_services()),
+        entities=len(store.list_entities()),
+    )
+
+
+@router.get("/stats", response_model=StoreStats)
+def stats(client: FeastClient = Depends(get_client)) -> StoreStats:
+    """Rows, entities and event-time range of each view's offline table; last materialization."""
+    return StoreStats(
+        feature_views={
+            view.name: _view_stats(client, view) for view in client.store.list_feature_views()
+        }
+    )
+
+
+@router.get("/feature-views", response_model=list[FeatureViewInfo])
+def feature_views(client: FeastClient = Depends(get_client)) -> list[FeatureViewInfo]:
+    return [_view_info(view) for view in client.store.list_feature_views()]
+
+
+@router.get("/feature-views/{name}", response_model=FeatureViewInfo, responses={404: {}})
+def feature_view(name: str, client: FeastClient = Depends(get_client)) -> FeatureViewInfo:
+    views = {view.name: view for view in client.store.list_feature_views()}
+    if name not in views:
+        raise UnknownFeatureError("feature view", name, sorted(views))
+    return _view_info(views[name])
+
+
+@router.get("/feature-services", response_model=list[FeatureServiceInfo])
+def feature_services(client: FeastClient = Depends(get_client)) -> list[FeatureServiceInfo]:
+    return [_service_info(service) for service in client.store.list_feature_services()]
+
+
+@router.get("/feature-services/{name}", response_model=FeatureServiceInfo, responses={404: {}})
+def feature_service(name: str, client: FeastClient = Depends(get_client)) -> FeatureServiceInfo:
+    services = {service.name: service for service in client.store.list_feature_services()}
+    if name not in services:
+        raise UnknownFeatureError("feature service", name, sorted(services))
+    return _service_info(services[name])
+
+
+@router.get("/entities", response_model=list[EntityInfo])
+def entities(client: FeastClient = Depends(get_client)) -> list[EntityInfo]:
+    return [
+        EntityInfo(
+            name=entity.name,
+            join_key=entity.join_key,
+            value_type=entity.value_type.name,
+            description=entity.description,
+            tags=entity.tags,
+        )
+        for entity in client.store.list_entities()
+    ]
+
+
+def _view_info(view: FeatureView) -> FeatureViewInfo:
+    return FeatureViewInfo(
+        name=view.name,
+        entities=list(view.entities),
+        join_keys=list(view.join_keys),
+        ttl_seconds=view.ttl.total_seconds() if view.ttl else None,
+        online=view.online,
+        owner=view.owner,
+        description=view.description,
+        tags=view.tags,
+        source=view.batch_source.path if view.batch_source else "",
+        features=[
+            FieldInfo(name=f.name, dtype=str(f.dtype), description=f.description, tags=f.tags)
+            for f in view.features
+        ],
+        last_materialized=view.most_recent_end_time,
+    )
+
+
+def _service_info(service: FeatureService) -> FeatureServiceInfo:
+    return FeatureServiceInfo(
+        name=service.name,
+        description=service.description,
+        owner=service.owner,
+        tags=service.tags,
+        features=[
+            f"{projection.name}:{feature.name}"
+            for projection in service.feature_view_projections
+            for feature in projection.features
+        ],
+    )
+
+
+def _view_stats(client: FeastClient, view: FeatureView) -> ViewStats:
+    path = view.batch_source.path
+    keys = ", ".join(view.join_keys)
+    rows, entity_count, first, last = (
+        connect()
+        .execute(
+            f"SELECT count(*), count(DISTINCT ({keys})), min(event_timestamp), "
+            "max(event_timestamp) FROM read_parquet(?)",
+            [path],
+        )
+        .fetchone()
+    )
+    return ViewStats(
+        rows=rows,
+        entities=entity_count,
+        first_event=first,
+        last_event=last,
+        last_materialized=view.most_recent_end_time,
+    )

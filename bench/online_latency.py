@@ -1,0 +1,811 @@
+"""Online feature latency: this API against Feast's own feature server, and the floors under both.
+
+One run builds a temporary home from the real sample (10,722 trips) on the Redis profile, then
+drives, one server at a time and with the same wrk load (a Lua script POSTing a fixed body):
+
+* this API's POST /feast/online-features (``cd api && python main.py``, one process), with
+  explicit join keys and, separately, with trip ids only (``entity_ids``);
+* ``feast serve`` tuned (no access log, no worker recycling, one worker), POST
+  /get-online-features with the same join keys;
+* an empty FastAPI endpoint served the same way as this API (bench/empty_app.py).
+
+Then it times raw redis-py pipelines over the same keys in-process: Feast's pattern (HMGET per
+unique entity per view) and one HGETALL per key. Batches of 1, 10 and 100 entities of
+model_inference_v1, at 1 and 8 connections. Prints tables, appends one JSON line to
+bench/results/online_latency.jsonl, writes docs/online_latency.md and
+docs/img/online_latency.png.
+
+    .venv/bin/python bench/online_latency.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feast
+import httpx
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import redis
+from feast import FeatureStore
+from feast.infra.key_encoding_utils import serialize_entity_key
+from feast.infra.online_stores.helpers import _mmh3  # Feast's hash field names; no public API
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
+from rich.console import Console
+from rich.table import Table
+
+from taxi_platform.data.ingest import ingest_sample_csv
+from taxi_platform.data.sample import fetch_sample, sample_csv_path
+from taxi_platform.features.compute import compute_features, feature_table_path
+from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
+from taxi_platform.store.materialize import materialize_all
+from taxi_platform.store.repo import apply_repo, open_store
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results" / "online_latency.jsonl"
+DOC = PROJECT_ROOT / "docs" / "online_latency.md"
+CHART = PROJECT_ROOT / "docs" / "img" / "online_latency.png"
+SERVICE = "model_inference_v1"
+BATCHES = (1, 10, 100)
+CONNECTIONS = (1, 8)
+LABELS = {
+    "api": "this API (join keys)",
+    "api_ids": "this API (entity_ids)",
+    "feast": "feast serve",
+    "empty": "empty endpoint",
+}
+LATENCY_RATIO = 1 / 3  # p50 and p99 at most a third of feast serve's
+THROUGHPUT_RATIO = 3.0  # requests/s at 8 connections at least three times feast serve's
+FLOOR_RATIO = 1.5  # p50 at 1 connection within 1.5x of empty endpoint + Redis floor
+WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+@dataclass
+class WrkRun:
+    """One wrk measurement of one server, batch size and connection count."""
+
+    target: str
+    batch: int
+    connections: int
+    p50_ms: float
+    p99_ms: float
+    requests_per_second: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    load_1min: float  # other work on the 2 cores (wrk and Redis share them) skews latency
+
+
+@dataclass
+class RedisFloor:
+    """In-process redis-py pipelines over a batch's keys: what any server must at least pay."""
+
+    batch: int
+    hmget_commands: int
+    hmget_p50_ms: float
+    hmget_p99_ms: float
+    hgetall_commands: int
+    hgetall_p50_ms: float
+    hgetall_p99_ms: float
+
+    @property
+    def p50_ms(self) -> float:
+        """The cheaper of the two read patterns: the floor proper."""
+        return min(self.hmget_p50_ms, self.hgetall_p50_ms)
+
+
+@dataclass
+class Check:
+    """One target at one batch size: ``ratio`` of ours to the reference against ``limit``."""
+
+    batch: int
+    name: str
+    ours: float
+    reference: float
+    limit: float
+    at_least: bool  # True: ratio must reach the limit (throughput); False: stay under it
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.reference if self.reference else float("inf")
+
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.limit if self.at_least else self.ratio <= self.limit
+
+    @property
+    def margin(self) -> str:
+        """How far from the limit: the change ours needs to meet it, or the room left."""
+        if self.met:
+            return f"met with {abs(1 - self.limit / self.ratio):.0%} to spare"
+        if self.at_least:
+            return f"missed: needs {self.limit / self.ratio - 1:.0%} more"
+        return f"missed: must fall {1 - self.limit / self.ratio:.0%}"
+
+
+def main() -> None:
+    args = _parse_args()
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # ibis under Feast's duckdb
+    console = Console() if sys.stdout.isatty() else Console(width=140)
+    _require_wrk()
+    load_start = os.getloadavg()[0]
+    runs, floors, trips_in_store = _bench(args, console)
+    checks = _checks(runs, floors, args.batches)
+    record = _record(args, runs, floors, checks, trips_in_store, load_start)
+    _append(record)
+    console.print(_runs_table(runs))
+    console.print(_floors_table(floors))
+    console.print(_checks_table(checks))
+    _write_doc(record, runs, floors, checks)
+    _chart(runs, floors, args.batches)
+    console.print(f"appended 1 line to {RESULTS}; wrote {DOC} and {CHART}")
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk measurement")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each")
+    parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES))
+    parser.add_argument("--connections", type=int, nargs="+", default=list(CONNECTIONS))
+    parser.add_argument("--iterations", type=int, default=2000, help="Redis floor samples")
+    parser.add_argument("--out", type=Path, default=None, help="parent of the temporary home")
+    return parser.parse_args()
+
+
+def _require_wrk() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _bench(
+    args: argparse.Namespace, console: Console
+) -> tuple[list[WrkRun], list[RedisFloor], int]:
+    """Build the store, measure every server, then the Redis floors; always clean up."""
+    sample = fetch_sample(load_settings())
+    tmp = Path(tempfile.mkdtemp(prefix="online-latency-", dir=args.out))
+    settings: Settings | None = None
+    try:
+        home = _make_home(tmp / "home", sample)
+        settings = load_settings(home=home, profile="redis")
+        trips_in_store = _build_store(settings, console)
+        entities = _pick_entities(settings, max(args.batches))
+        runs: list[WrkRun] = []
+        for target in LABELS:
+            with _server(target, settings, tmp) as url:
+                console.print(f"[b]{LABELS[target]}[/b] ready at {url}")
+                runs += _measure_server(target, url, entities, args, tmp, console)
+        store = open_store(settings)
+        floors = [_redis_floor(settings, store, entities, n, args.iterations) for n in args.batches]
+        return runs, floors, trips_in_store
+    finally:
+        if settings is not None and (settings.data_dir / "registry_redis.db").exists():
+            open_store(settings).teardown()  # the bench project's Redis keys go, even on failure
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _make_home(root: Path, sample_csv: Path) -> Path:
+    """A home with a copy of feature_repo/ under a unique project, so Redis keys stay apart."""
+    repo = root / "feature_repo"
+    repo.mkdir(parents=True)
+    project = f"taxi_bench_{uuid.uuid4().hex[:8]}"
+    for source in (PROJECT_ROOT / "feature_repo").glob("*"):
+        if source.suffix == ".py":
+            shutil.copy(source, repo / source.name)
+        elif source.suffix == ".yaml":
+            text = source.read_text()
+            if "project: chicago_taxi" not in text:
+                raise SystemExit(f"{source} names no `project: chicago_taxi` to make unique")
+            (repo / source.name).write_text(
+                text.replace("project: chicago_taxi", f"project: {project}")
+            )
+    target = sample_csv_path(load_settings(home=root))
+    target.parent.mkdir(parents=True)
+    shutil.copy(sample_csv, target)
+    return root
+
+
+def _build_store(settings: Settings, console: Console) -> int:
+    """The main job on the real sample: ingest, features, apply, materialize into Redis."""
+    began = time.perf_counter()
+    ingest_sample_csv(settings, sample_csv_path(settings))
+    compute_features(settings)
+    apply_repo(settings)
+    report = materialize_all(settings, progress=False)
+    trips = report.rows.get("trip_features", 0)
+    console.print(f"store built in {time.perf_counter() - began:.1f} s: {report.rows}")
+    return trips
+
+
+def _pick_entities(settings: Settings, count: int) -> list[dict[str, Any]]:
+    """``count`` trips with an area and a company, evenly spread over the trips sorted by id.
+
+    Deterministic, and spread so a batch spans many areas and companies as real traffic would.
+    """
+    table = pq.read_table(
+        feature_table_path(settings, "trip_features"),
+        columns=["trip_id", "pickup_community_area", "company"],
+    )
+    keep = pc.and_(
+        pc.is_valid(table["pickup_community_area"]),
+        pc.and_(pc.is_valid(table["company"]), pc.not_equal(table["company"], "")),
+    )
+    rows = sorted(table.filter(keep).to_pylist(), key=lambda row: row["trip_id"])
+    unique = list({row["trip_id"]: row for row in rows}.values())
+    if len(unique) < count:
+        raise SystemExit(f"only {len(unique)} trips have an area and a company; need {count}")
+    step = len(unique) // count
+    return [
+        {"trip_id": r["trip_id"], "area_id": int(r["pickup_community_area"]),
+         "company_name": r["company"]}
+        for r in unique[::step][:count]
+    ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- servers
+
+
+@contextmanager
+def _server(target: str, settings: Settings, tmp: Path) -> Iterator[str]:
+    """Start one server in its own process group, wait until it answers, stop it afterwards."""
+    port = _free_port()
+    command, cwd, path = _server_command(target, settings, port)
+    env = {
+        **os.environ,
+        "TAXI_HOME": str(settings.home),
+        "TAXI_PROFILE": "redis",
+        "TAXI_REDIS_CONNECTION_STRING": settings.redis_connection_string,
+        "TAXI_REDIS_TYPE": settings.redis_type,
+    }
+    log_path = tmp / f"{target}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}{path}"
+    try:
+        _wait_until_up(process, f"http://127.0.0.1:{port}", log_path)
+        yield url
+    finally:
+        _stop(process)
+
+
+def _server_command(target: str, settings: Settings, port: int) -> tuple[list[str], Path, str]:
+    """Command, working directory and URL path of each server, as its users start it."""
+    python = sys.executable
+    if target in ("api", "api_ids"):
+        return (
+            [python, "main.py", "--port", str(port)],
+            PROJECT_ROOT / "api",
+            "/feast/online-features",
+        )
+    if target == "feast":
+        feast_cli = str(Path(python).with_name("feast"))
+        command = [
+            feast_cli, "-f", settings.feature_store_yaml.name, "serve", "--no-access-log",
+            "--max-requests", "0", "--workers", "1", "-p", str(port),
+        ]  # fmt: skip
+        return command, settings.feature_repo, "/get-online-features"
+    command = [
+        python, "-m", "uvicorn", "bench.empty_app:app", "--no-access-log",
+        "--log-level", "warning", "--port", str(port),
+    ]  # fmt: skip
+    return command, PROJECT_ROOT, "/"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
+    """Any HTTP answer means the server listens; a dead process or 90 s without one fails."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}:\n{_tail(log_path)}")
+        try:
+            httpx.get(f"{base}/health", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"server did not answer within 90 s:\n{_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the server's own process group (gunicorn's workers too), then kill if stuck."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+# ---------------------------------------------------------------- wrk
+
+
+def _measure_server(
+    target: str,
+    url: str,
+    entities: list[dict[str, Any]],
+    args: argparse.Namespace,
+    tmp: Path,
+    console: Console,
+) -> list[WrkRun]:
+    """Each batch size at each connection count, after checking the answer is complete."""
+    runs = []
+    for batch in args.batches:
+        body = _body(target, entities[:batch])
+        _check_answer(target, url, body, batch)
+        script = _lua_script(tmp / f"{target}-{batch}.lua", body)
+        for connections in args.connections:
+            _wrk(url, script, connections, args.warmup)
+            load = os.getloadavg()[0]
+            run = _parse_wrk(_wrk(url, script, connections, args.duration))
+            runs.append(WrkRun(target, batch, connections, **run, load_1min=round(load, 2)))
+            if run["non_2xx"] or run["socket_errors"]:
+                raise SystemExit(f"{target} batch {batch}: errors under load: {run}")
+            console.print(
+                f"  batch {batch:>3}, {connections} conn: p50 {run['p50_ms']:.2f} ms, "
+                f"p99 {run['p99_ms']:.2f} ms, {run['requests_per_second']:,.0f} req/s"
+            )
+    return runs
+
+
+def _body(target: str, entities: list[dict[str, Any]]) -> bytes:
+    """The request body: trip ids only for ``api_ids``, explicit join keys for the rest."""
+    if target == "api_ids":
+        payload: dict[str, Any] = {"entity_ids": [e["trip_id"] for e in entities]}
+    else:
+        payload = {"entities": {key: [e[key] for e in entities] for key in entities[0]}}
+    payload["feature_service"] = SERVICE
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _check_answer(target: str, url: str, body: bytes, batch: int) -> None:
+    """Refuse to time a server whose answer is an error or misses values: it would flatter it."""
+    response = httpx.post(
+        url, content=body, headers={"Content-Type": "application/json"}, timeout=60
+    )
+    if response.status_code != 200:
+        raise SystemExit(f"{target}: HTTP {response.status_code}: {response.text[:500]}")
+    data = response.json()
+    if target == "empty":
+        return
+    if target == "feast":
+        names = data["metadata"]["feature_names"]
+        statuses = [
+            s for name, col in zip(names, data["results"], strict=True)
+            if name not in ("trip_id", "area_id", "company_name") for s in col["statuses"]
+        ]  # fmt: skip
+    else:
+        statuses = [c["status"] for r in data["results"] for c in r["features"].values()]
+    if len(statuses) != 7 * batch or set(statuses) != {"PRESENT"}:
+        raise SystemExit(f"{target} batch {batch}: not 7 PRESENT values per entity: {statuses}")
+
+
+def _lua_script(path: Path, body: bytes) -> Path:
+    """A wrk script POSTing the fixed JSON body (Lua long bracket: no escaping needed)."""
+    path.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [==[{body.decode()}]==]\n"
+    )
+    return path
+
+
+def _wrk(url: str, script: Path, connections: int, seconds: int) -> str:
+    threads = min(connections, 2)  # -t1 -c1, and -t2 -c8
+    command = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+        "--latency", "-s", str(script), url,
+    ]  # fmt: skip
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def _parse_wrk(output: str) -> dict[str, Any]:
+    """p50, p99 and requests/s from wrk's --latency report, plus its error counts."""
+    percentiles = {
+        match[1]: float(match[2]) * WRK_UNITS[match[3]]
+        for match in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    }
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    requests = re.search(r"^\s+(\d+) requests in", output, re.M)
+    if len(percentiles) != 2 or rps is None or requests is None:
+        raise SystemExit(f"cannot read wrk's output:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return {
+        "p50_ms": round(percentiles["50"], 3),
+        "p99_ms": round(percentiles["99"], 3),
+        "requests_per_second": round(float(rps[1]), 1),
+        "requests": int(requests[1]),
+        "non_2xx": int(non_2xx[1]) if non_2xx else 0,
+        "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
+    }
+
+
+# ---------------------------------------------------------------- Redis floor
+
+
+def _redis_floor(
+    settings: Settings,
+    store: FeatureStore,
+    entities: list[dict[str, Any]],
+    batch: int,
+    iterations: int,
+) -> RedisFloor:
+    """Median and p99 of the two pipelined read patterns over one batch's keys, in-process."""
+    client = redis.Redis(host=settings.redis_host, port=settings.redis_port)
+    try:
+        hmget = _feast_commands(store, entities[:batch])
+        keys = list(dict.fromkeys(key for key, _ in hmget))
+        hmget_ms = _time_pipeline(
+            client, lambda pipe: [pipe.hmget(k, f) for k, f in hmget], iterations
+        )
+        hgetall_ms = _time_pipeline(
+            client, lambda pipe: [pipe.hgetall(k) for k in keys], iterations
+        )
+    finally:
+        client.close()
+    return RedisFloor(
+        batch=batch,
+        hmget_commands=len(hmget),
+        hmget_p50_ms=round(statistics.median(hmget_ms), 4),
+        hmget_p99_ms=round(_p99(hmget_ms), 4),
+        hgetall_commands=len(keys),
+        hgetall_p50_ms=round(statistics.median(hgetall_ms), 4),
+        hgetall_p99_ms=round(_p99(hgetall_ms), 4),
+    )
+
+
+def _feast_commands(
+    store: FeatureStore, entities: list[dict[str, Any]]
+) -> list[tuple[bytes, list[bytes]]]:
+    """Feast's reads for a service: per view, one HMGET of its fields per unique entity key."""
+    project = store.config.project.encode()
+    commands = []
+    for projection in store.get_feature_service(SERVICE).feature_view_projections:
+        view = store.get_feature_view(projection.name)
+        join_key = view.entity_columns[0].name
+        fields = [_mmh3(f"{view.name}:{f.name}") for f in projection.features]
+        fields.append(f"_ts:{view.name}".encode())
+        for value in dict.fromkeys(e[join_key] for e in entities):
+            commands.append((_entity_key(join_key, value) + project, fields))
+    return commands
+
+
+def _entity_key(join_key: str, value: int | str) -> bytes:
+    """Feast's serialized entity key (version 3), the first part of its Redis key."""
+    proto_value = (
+        ValueProto(int64_val=value) if isinstance(value, int) else ValueProto(string_val=value)
+    )
+    proto = EntityKeyProto(join_keys=[join_key], entity_values=[proto_value])
+    return serialize_entity_key(proto, entity_key_serialization_version=3)
+
+
+def _time_pipeline(
+    client: redis.Redis, queue: Callable[[Any], object], iterations: int
+) -> list[float]:
+    """Milliseconds per pipeline round trip; the first replies are checked to hold data."""
+    with client.pipeline(transaction=False) as pipe:
+        queue(pipe)
+        replies = pipe.execute()
+    if not all(
+        any(v is not None for v in (r.values() if isinstance(r, dict) else r)) for r in replies
+    ):
+        raise SystemExit("raw Redis read found missing keys: the floor would be wrong")
+    for _ in range(iterations // 10):  # warm-up
+        with client.pipeline(transaction=False) as pipe:
+            queue(pipe)
+            pipe.execute()
+    samples = []
+    for _ in range(iterations):
+        began = time.perf_counter_ns()
+        with client.pipeline(transaction=False) as pipe:
+            queue(pipe)
+            pipe.execute()
+        samples.append((time.perf_counter_ns() - began) / 1e6)
+    return samples
+
+
+def _p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100)[98]
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _find(runs: list[WrkRun], target: str, batch: int, connections: int) -> WrkRun:
+    return next(
+        r for r in runs if (r.target, r.batch, r.connections) == (target, batch, connections)
+    )
+
+
+def _checks(runs: list[WrkRun], floors: list[RedisFloor], batches: list[int]) -> list[Check]:
+    """The targets at each batch size, for the join-key form of this API against feast serve."""
+    checks = []
+    for batch in batches:
+        ours1, feast1 = _find(runs, "api", batch, 1), _find(runs, "feast", batch, 1)
+        ours8, feast8 = _find(runs, "api", batch, 8), _find(runs, "feast", batch, 8)
+        floor = _find(runs, "empty", batch, 1).p50_ms + _floor_of(floors, batch).p50_ms
+        checks += [
+            Check(batch, "p50, 1 conn", ours1.p50_ms, feast1.p50_ms, LATENCY_RATIO, False),
+            Check(batch, "p99, 1 conn", ours1.p99_ms, feast1.p99_ms, LATENCY_RATIO, False),
+            Check(batch, "p50, 8 conns", ours8.p50_ms, feast8.p50_ms, LATENCY_RATIO, False),
+            Check(batch, "p99, 8 conns", ours8.p99_ms, feast8.p99_ms, LATENCY_RATIO, False),
+            Check(
+                batch,
+                "req/s, 8 conns",
+                ours8.requests_per_second,
+                feast8.requests_per_second,
+                THROUGHPUT_RATIO,
+                at_least=True,
+            ),
+            Check(batch, "p50 vs floor, 1 conn", ours1.p50_ms, floor, FLOOR_RATIO, False),
+        ]
+    return checks
+
+
+def _floor_of(floors: list[RedisFloor], batch: int) -> RedisFloor:
+    return next(f for f in floors if f.batch == batch)
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def _record(
+    args: argparse.Namespace,
+    runs: list[WrkRun],
+    floors: list[RedisFloor],
+    checks: list[Check],
+    trips_in_store: int,
+    load_start: float,
+) -> dict[str, Any]:
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    return {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "feature_service": SERVICE,
+        "trips_in_store": trips_in_store,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "runs": [asdict(r) for r in runs],
+        "redis_floor": [asdict(f) for f in floors],
+        "targets": [
+            {
+                "batch": c.batch,
+                "target": c.name,
+                "ours": c.ours,
+                "reference": c.reference,
+                "ratio": round(c.ratio, 3),
+                "limit": round(c.limit, 3),
+                "met": c.met,
+            }
+            for c in checks
+        ],
+        "cpus": os.cpu_count(),
+        "load_1min_start": round(load_start, 2),
+        "load_1min_end": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "feast": feast.__version__,
+        "redis_py": redis.__version__,
+        "wrk": wrk_version.split(" [")[0].strip(),
+    }
+
+
+def _append(record: dict[str, Any]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(record) + "\n")
+
+
+def _runs_table(runs: list[WrkRun]) -> Table:
+    table = Table(title=f"POST {SERVICE} under wrk (p50 / p99 in ms)")
+    for column in ("server", "batch", "conns", "p50", "p99", "req/s", "load"):
+        table.add_column(column, justify="left" if column == "server" else "right")
+    for run in runs:
+        table.add_row(
+            LABELS[run.target], str(run.batch), str(run.connections), f"{run.p50_ms:.2f}",
+            f"{run.p99_ms:.2f}", f"{run.requests_per_second:,.0f}", f"{run.load_1min:.2f}",
+            end_section=run.connections == max(r.connections for r in runs)
+            and run.batch == max(r.batch for r in runs),
+        )  # fmt: skip
+    return table
+
+
+def _floors_table(floors: list[RedisFloor]) -> Table:
+    table = Table(title="Raw redis-py pipelines, in-process (ms)")
+    for column in ("batch", "HMGET cmds", "HMGET p50", "HMGET p99", "HGETALL cmds",
+                   "HGETALL p50", "HGETALL p99"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for f in floors:
+        table.add_row(
+            str(f.batch), str(f.hmget_commands), f"{f.hmget_p50_ms:.3f}", f"{f.hmget_p99_ms:.3f}",
+            str(f.hgetall_commands), f"{f.hgetall_p50_ms:.3f}", f"{f.hgetall_p99_ms:.3f}",
+        )  # fmt: skip
+    return table
+
+
+def _checks_table(checks: list[Check]) -> Table:
+    table = Table(title="Targets: this API (join keys) against feast serve and the floor")
+    for column in ("batch", "target", "ours", "reference", "ratio", "limit", "met", "margin"):
+        table.add_column(column, justify="left" if column in ("target", "margin") else "right")
+    for c in checks:
+        table.add_row(
+            str(c.batch), c.name, f"{c.ours:,.2f}", f"{c.reference:,.2f}", f"{c.ratio:.2f}x",
+            f"{'>=' if c.at_least else '<='} {c.limit:.2f}x",
+            "[green]yes[/green]" if c.met else "[red]no[/red]", c.margin,
+        )  # fmt: skip
+    return table
+
+
+def _write_doc(
+    record: dict[str, Any], runs: list[WrkRun], floors: list[RedisFloor], checks: list[Check]
+) -> None:
+    """docs/online_latency.md from this run: numbers, ratios to feast serve, targets."""
+    batches = sorted({r.batch for r in runs})
+    lines = [
+        "# Online feature latency: this API against `feast serve`",
+        "",
+        f"Measured {record['at']} by `bench/online_latency.py` on {record['cpus']} CPUs "
+        f"(1-min load {record['load_1min_start']} at start, {record['load_1min_end']} at end; "
+        f"wrk, the servers and Redis share the cores), feast {record['feast']}, "
+        f"redis-py {record['redis_py']}, {record['wrk']}. Same Redis, same materialized data "
+        f"(the real sample, {record['trips_in_store']:,} trips), one server process each, "
+        f"`{SERVICE}` (7 features over the trip, area and company views) for trips with an "
+        f"area and a company. wrk runs {record['duration_s']} s per cell after a "
+        f"{record['warmup_s']} s warm-up: `-t1 -c1` and `-t2 -c8`.",
+        "",
+        "* **this API**: `cd api && python main.py`, POST `/feast/online-features` with "
+        '`{"entities": {"trip_id": [...], "area_id": [...], "company_name": [...]}, '
+        '"feature_service": ...}`; the *entity_ids* row sends trip ids only and the API '
+        "resolves each trip's area and company (a second Redis read).",
+        "* **feast serve**: `feast -f feature_store.redis.yaml serve --no-access-log "
+        "--max-requests 0 --workers 1`, POST `/get-online-features` with the same body.",
+        "* **empty endpoint**: `bench/empty_app.py` (FastAPI POST returning `{}`), uvicorn, one "
+        "process, no access log, sent the same body.",
+        "* **Redis floor**: redis-py in-process, median of "
+        "pipelines over the batch's keys: Feast's pattern (one HMGET per unique entity per "
+        "view) and one HGETALL per key.",
+        "",
+        "## Latency and throughput",
+        "",
+        "| server | batch | p50 1 conn (ms) | p99 1 conn (ms) | p50 8 conns (ms) | "
+        "p99 8 conns (ms) | req/s 8 conns |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for target in LABELS:
+        for batch in batches:
+            one, eight = _find(runs, target, batch, 1), _find(runs, target, batch, 8)
+            lines.append(
+                f"| {LABELS[target]} | {batch} | {one.p50_ms:.2f} | {one.p99_ms:.2f} | "
+                f"{eight.p50_ms:.2f} | {eight.p99_ms:.2f} | {eight.requests_per_second:,.0f} |"
+            )
+    lines += _floor_lines(floors) + _ratio_lines(runs, batches) + _target_lines(checks)
+    lines += ["", "![p50 per batch size](img/online_latency.png)", ""]
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text("\n".join(lines))
+
+
+def _floor_lines(floors: list[RedisFloor]) -> list[str]:
+    lines = [
+        "",
+        "## Redis floor (in-process redis-py, ms)",
+        "",
+        "| batch | HMGET commands | HMGET p50 | HMGET p99 | HGETALL commands | HGETALL p50 | "
+        "HGETALL p99 |",
+        "|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for f in floors:
+        lines.append(
+            f"| {f.batch} | {f.hmget_commands} | {f.hmget_p50_ms:.3f} | {f.hmget_p99_ms:.3f} | "
+            f"{f.hgetall_commands} | {f.hgetall_p50_ms:.3f} | {f.hgetall_p99_ms:.3f} |"
+        )
+    return lines
+
+
+def _ratio_lines(runs: list[WrkRun], batches: list[int]) -> list[str]:
+    lines = [
+        "",
+        "## Ratio to `feast serve` (this API, join keys; entity_ids in brackets)",
+        "",
+        "| batch | p50 1 conn | p99 1 conn | p50 8 conns | p99 8 conns | req/s 8 conns |",
+        "|--:|--:|--:|--:|--:|--:|",
+    ]
+    for batch in batches:
+        cells = []
+        for connections, field in ((1, "p50_ms"), (1, "p99_ms"), (8, "p50_ms"), (8, "p99_ms"),
+                                   (8, "requests_per_second")):  # fmt: skip
+            feast_value = getattr(_find(runs, "feast", batch, connections), field)
+            ours = getattr(_find(runs, "api", batch, connections), field) / feast_value
+            ids = getattr(_find(runs, "api_ids", batch, connections), field) / feast_value
+            cells.append(f"{ours:.2f}x ({ids:.2f}x)")
+        lines.append(f"| {batch} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _target_lines(checks: list[Check]) -> list[str]:
+    lines = [
+        "",
+        "## Targets",
+        "",
+        "p50 and p99 at most 1/3 of `feast serve`'s, requests/s at 8 connections at least 3x, "
+        "and p50 at 1 connection within 1.5x of the floor (empty endpoint p50 + the cheaper "
+        "Redis pattern's p50).",
+        "",
+        "| batch | target | this API | reference | ratio | limit | met | margin |",
+        "|--:|---|--:|--:|--:|--:|---|---|",
+    ]
+    for c in checks:
+        lines.append(
+            f"| {c.batch} | {c.name} | {c.ours:,.2f} | {c.reference:,.2f} | {c.ratio:.2f}x | "
+            f"{'>=' if c.at_least else '<='} {c.limit:.2f}x | {'yes' if c.met else '**no**'} | "
+            f"{c.margin} |"
+        )
+    return lines
+
+
+def _chart(runs: list[WrkRun], floors: list[RedisFloor], batches: list[int]) -> None:
+    """Grouped bars of p50 at 1 connection per batch size, log scale (values span 100x)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = {LABELS[t]: [_find(runs, t, b, 1).p50_ms for b in batches] for t in LABELS}
+    series["Redis HMGET (Feast's pattern)"] = [_floor_of(floors, b).hmget_p50_ms for b in batches]
+    series["Redis HGETALL"] = [_floor_of(floors, b).hgetall_p50_ms for b in batches]
+    colors = ["#4C72B0", "#8172B2", "#DD5143", "#AAAAAA", "#55A868", "#8DCB9A"]
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for i, (label, values) in enumerate(series.items()):
+        xs = [b + (i - (len(series) - 1) / 2) * width for b in range(len(batches))]
+        bars = ax.bar(xs, values, width, label=label, color=colors[i % len(colors)])
+        ax.bar_label(bars, labels=[f"{v:.2g}" for v in values], fontsize=7, padding=2)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(batches)), [f"{b} entit{'y' if b == 1 else 'ies'}" for b in batches])
+    ax.set_ylabel("p50 latency, 1 connection (ms, log scale)")
+    ax.set_title(f"{SERVICE} online read: p50 per batch size ({os.cpu_count()} CPUs)")
+    ax.legend(fontsize=8, ncols=2)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    CHART.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(CHART, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

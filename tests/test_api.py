@@ -1,0 +1,249 @@
+"""The feature API in-process (FastAPI TestClient) on a real store, SQLite and Redis."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from taxi_platform.duck import connect
+from taxi_platform.features.compute import feature_table_path
+from taxi_platform.settings import load_settings
+from taxi_platform.store.repo import open_store
+
+KEY = "test-key-123"
+V1 = ["trip_miles", "trip_seconds", "fare", "avg_trip_distance", "avg_fare",
+      "company_avg_fare", "company_rating"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def api(built_store):
+    settings = load_settings(
+        home=built_store.home, profile=built_store.profile, api_keys=KEY, api_max_entities=50
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        client.settings = settings
+        yield client
+
+
+@pytest.fixture(scope="module")
+def trip(built_store):
+    """The newest trip with a company: every model_inference_v1 feature exists for it."""
+    row = (
+        connect()
+        .execute(
+            f"SELECT trip_id, pickup_community_area, company, fare, event_timestamp "
+            f"FROM '{feature_table_path(built_store, 'trip_features')}' "
+            "WHERE company IS NOT NULL ORDER BY event_timestamp DESC LIMIT 1"
+        )
+        .fetchone()
+    )
+    return dict(zip(["trip_id", "area_id", "company_name", "fare", "start"], row, strict=True))
+
+
+def test_guide_request_answers_every_feature(api, trip):
+    body = {"entity_ids": [trip["trip_id"], "trip_000002"], "feature_service": "model_inference_v1"}
+    response = api.post("/feast/online-features", json=body)
+    assert response.status_code == 200, response.text
+    first = response.json()["results"][0]
+    assert first["entity"] == {k: trip[k] for k in ("trip_id", "area_id", "company_name")}
+    assert set(first["features"]) == set(V1)
+    assert {cell["status"] for cell in first["features"].values()} == {"PRESENT"}
+    assert np.float32(first["features"]["fare"]["value"]) == np.float32(trip["fare"])
+    assert first["features"]["fare"]["event_timestamp"].startswith(
+        trip["start"].strftime("%Y-%m-%dT%H:%M")
+    )
+
+
+def test_explicit_entities_and_features(api, trip):
+    body = {
+        "entities": {"area_id": [trip["area_id"], 999]},
+        "features": ["area_features:avg_fare", "area_features:trips_last_24h"],
+    }
+    results = api.post("/feast/online-features", json=body).json()["results"]
+    assert results[0]["features"]["avg_fare"]["status"] == "PRESENT"
+    assert results[1]["features"]["avg_fare"] == {
+        "value": None, "status": "NOT_FOUND", "event_timestamp": None
+    }  # fmt: skip
+
+
+def test_unknown_entity_ids_are_not_found_not_errors(api):
+    body = {"entity_ids": ["trip_nope"], "feature_service": "model_inference_v1"}
+    response = api.post("/feast/online-features", json=body)
+    assert response.status_code == 200
+    cells = response.json()["results"][0]["features"].values()
+    assert {cell["status"] for cell in cells} == {"NOT_FOUND"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"entity_ids": ["t"], "feature_service": "nope"}, 404, "model_inference_v1"),
+        ({"entity_ids": ["t"], "features": ["nope_view:fare"]}, 404, "trip_features"),
+        ({"entity_ids": ["t"], "features": ["trip_features:nope"]}, 404, "trip_miles"),
+        ({"entity_ids": "trip_1", "feature_service": "model_inference_v1"}, 422, "entity_ids"),
+        ({"feature_service": "model_inference_v1"}, 422, "entity_ids or entities"),
+        ({"entity_ids": ["t"]}, 422, "feature_service or features"),
+        ({"entity_ids": ["t"], "feature_service": "model_inference_v1", "x": 1}, 422, "x"),
+        ({"entities": {"area_id": [1, 2], "trip_id": ["a"]}, "features": ["trip_features:fare"]},
+         422, "equally long"),
+        ({"entities": {"area_id": [1]}, "feature_service": "model_inference_v1"}, 422, "trip_id"),
+        ({"entity_ids": [f"t{i}" for i in range(51)], "feature_service": "model_inference_v1"},
+         413, "limit of 50"),
+    ],
+    ids=["service", "view", "feature", "type", "no-entities", "no-features", "extra-field",
+         "ragged", "missing-join-key", "too-many"],
+)  # fmt: skip
+def test_bad_requests_name_the_problem(api, body, status, fragment):
+    response = api.post("/feast/online-features", json=body)
+    assert response.status_code == status, response.text
+    assert fragment in response.text
+    assert "Traceback" not in response.text
+
+
+def test_historical_is_point_in_time(api, trip):
+    start = trip["start"]
+    body = {
+        "entity_data": {
+            "trip_id": [trip["trip_id"]] * 2,
+            "event_timestamp": [(start.timestamp() - 60), start.timestamp() + 60],
+        },
+        "features": ["trip_features:fare", "trip_features:trip_miles"],
+    }
+    body["entity_data"]["event_timestamp"] = [
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        for t in body["entity_data"]["event_timestamp"]
+    ]
+    response = api.post("/feast/historical-features", json=body)
+    assert response.status_code == 200, response.text
+    rows = sorted(response.json()["rows"], key=lambda r: r["event_timestamp"])
+    assert rows[0]["fare"] is None  # before the trip started: nothing yet
+    assert np.float32(rows[1]["fare"]) == np.float32(trip["fare"])
+
+
+def test_historical_service_by_trip_ids_and_parquet(api, trip):
+    later = trip["start"].strftime("%Y-%m-%dT%H:%M:%SZ").replace(":00Z", ":59Z")
+    body = {
+        "entity_data": {"trip_id": [trip["trip_id"]], "event_timestamp": [later]},
+        "feature_service": "model_inference_v1",
+    }
+    response = api.post("/feast/historical-features?format=parquet", json=body)
+    assert response.status_code == 200
+    frame = pq.read_table(io.BytesIO(response.content)).to_pandas()
+    assert set(V1) <= set(frame.columns)
+    assert frame.loc[0, "area_id"] == trip["area_id"]
+    assert frame.loc[0, "company_name"] == trip["company_name"]
+
+
+def test_registry_listings(api):
+    info = api.get("/feast/info").json()
+    assert info["feature_views"] == 4 and info["online_store"] == api.settings.profile
+    views = {v["name"]: v for v in api.get("/feast/feature-views").json()}
+    assert views["trip_features"]["ttl_seconds"] == 7 * 86400
+    assert all(f["description"] for v in views.values() for f in v["features"])
+    assert api.get("/feast/feature-views/area_features").json()["join_keys"] == ["area_id"]
+    missing = api.get("/feast/feature-views/nope")
+    assert missing.status_code == 404 and "area_features" in missing.text
+    service = api.get("/feast/feature-services/model_inference_v1").json()
+    assert len(service["features"]) == 7
+    assert {s["name"] for s in api.get("/feast/feature-services").json()} == {
+        "model_inference_v1", "model_inference_v2"
+    }  # fmt: skip
+    assert {e["join_key"] for e in api.get("/feast/entities").json()} == {
+        "trip_id", "area_id", "company_name"
+    }  # fmt: skip
+    stats = api.get("/feast/stats").json()["feature_views"]
+    assert stats["trip_features"]["rows"] == 10_722
+
+
+def realtime_row(area_id: int, speed: float) -> dict:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "area_id": [area_id], "event_timestamp": [now], "current_speed_mph": [speed],
+        "traffic_level": [3], "weather_condition": ["snow"], "demand_level": [1.5],
+    }  # fmt: skip
+
+
+def test_push_needs_a_key_and_reaches_the_online_store(api):
+    body = {"push_source_name": "area_realtime_push", "df": realtime_row(8, 17.25)}
+    assert api.post("/feast/push", json=body).status_code == 401
+    assert api.post("/feast/push", json=body, headers={"X-API-Key": "wrong"}).status_code == 401
+    response = api.post("/feast/push", json=body, headers={"X-API-Key": KEY})
+    assert response.status_code == 200, response.text
+    read = api.post(
+        "/feast/online-features",
+        json={
+            "entities": {"area_id": [8]},
+            "features": ["area_realtime_features:current_speed_mph"],
+        },
+    ).json()["results"][0]["features"]["current_speed_mph"]
+    assert read["status"] == "PRESENT" and read["value"] == 17.25
+
+
+def test_push_rejects_bad_input(api):
+    headers = {"X-API-Key": KEY}
+    unknown = api.post("/feast/push", headers=headers,
+                       json={"push_source_name": "nope", "df": realtime_row(8, 1.0)})  # fmt: skip
+    assert unknown.status_code == 404 and "area_realtime_push" in unknown.text
+    row = realtime_row(8, 1.0)
+    del row["traffic_level"]
+    missing = api.post("/feast/push", headers=headers,
+                       json={"push_source_name": "area_realtime_push", "df": row})  # fmt: skip
+    assert missing.status_code == 422 and "traffic_level" in missing.text
+
+
+def test_materialize_runs_in_the_background(api):
+    headers = {"X-API-Key": KEY}
+    assert api.post("/feast/materialize", json={"incremental": True}).status_code == 401
+    bad = api.post("/feast/materialize", headers=headers, json={"start": "2020-01-02T00:00:00Z",
+                   "end": "2020-01-01T00:00:00Z"})  # fmt: skip
+    assert bad.status_code == 422 and "start must be before end" in bad.text
+    job = api.post("/feast/materialize", headers=headers,
+                   json={"start": "2016-12-01T00:00:00Z", "end": "2017-01-01T00:00:00Z",
+                         "feature_views": ["area_features"]})  # fmt: skip
+    assert job.status_code == 202, job.text
+    url = job.json()["url"]
+    for _ in range(120):
+        state = api.get(url).json()
+        if state["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.5)
+    assert state["status"] == "succeeded", state
+    assert state["rows"]["area_features"] > 0
+
+
+def test_health_and_metrics(api):
+    health = api.get("/health")
+    assert health.status_code == 200
+    assert health.json()["checks"] == {
+        "registry": "ok",
+        "online_store": "ok",
+        "offline_store": "ok",
+    }
+    metrics = api.get("/metrics").text
+    assert (
+        'taxi_api_request_seconds_bucket{le="0.001",method="POST",route="/feast/online-features"}'
+        in metrics
+    )
+    assert "taxi_api_online_store_read_seconds_count" in metrics
+    assert "taxi_api_errors_total" in metrics
+
+
+def test_online_values_equal_the_feast_sdk(api, built_store, trip):
+    """The fast path answers what FeatureStore.get_online_features answers."""
+    store = open_store(built_store)
+    ids = [trip["trip_id"], "trip_000001", "trip_000500", "trip_nope"]
+    ours = api.post(
+        "/feast/online-features", json={"entity_ids": ids, "feature_service": "model_inference_v1"}
+    ).json()["results"]
+    from taxi_platform.store.lookup import online_features_for_trips
+
+    theirs = online_features_for_trips(store, ids, "model_inference_v1")
+    for mine, sdk in zip(ours, theirs, strict=True):
+        for name in V1:
+            assert mine["features"][name]["value"] == sdk[name], (mine["entity"], name)

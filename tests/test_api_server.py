@@ -1,0 +1,103 @@
+"""The feature API as users run it: a real uvicorn process, its store stopped and restarted,
+and schemathesis exploring its OpenAPI schema for any 5xx answer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from taxi_platform.settings import PROJECT_ROOT, load_settings
+from tests.conftest import build_store, make_home, teardown_store
+from tests.test_dag_faults import PrivateRedis, free_port
+
+BODY = {"entity_ids": ["trip_010719", "trip_nope"], "feature_service": "model_inference_v1"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, sample_csv):
+    """`cd api && python main.py` on a store of its own, backed by a private Redis."""
+    tmp = tmp_path_factory.mktemp("api-server")
+    redis_server = PrivateRedis(tmp, free_port())
+    redis_server.start()
+    home = make_home(tmp / "home", sample_csv)
+    settings = build_store(load_settings(home=home, profile="redis", redis_port=redis_server.port))
+    port = free_port()
+    env = {
+        **os.environ, "TAXI_HOME": str(home), "TAXI_PROFILE": "redis",
+        "TAXI_REDIS_PORT": str(redis_server.port), "TAXI_API_KEYS": "k1",
+    }  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "--port", str(port)], cwd=PROJECT_ROOT / "api", env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("the API did not become healthy")
+    yield url, process, redis_server
+    process.terminate()
+    process.wait(timeout=10)
+    teardown_store(settings)
+    if redis_server.process.poll() is None:
+        redis_server.process.terminate()
+
+
+def test_serves_features(server):
+    url, _, _ = server
+    response = httpx.post(f"{url}/feast/online-features", json=BODY)
+    assert response.status_code == 200
+    assert response.json()["results"][0]["features"]["fare"]["status"] == "PRESENT"
+    assert httpx.get(f"{url}/docs").status_code == 200
+
+
+def test_store_down_gives_503_in_time_then_recovers(server):
+    url, process, redis_server = server
+    redis_server.stop()
+    try:
+        started = time.monotonic()
+        response = httpx.post(f"{url}/feast/online-features", json=BODY, timeout=10)
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert "online store (redis) did not answer" in response.json()["error"]
+        assert elapsed < 3  # bounded by TAXI_API_STORE_TIMEOUT_SECONDS (1 s), not hanging
+        health = httpx.get(f"{url}/health", timeout=10)
+        assert health.status_code == 503
+        assert health.json()["checks"]["online_store"].startswith("unavailable")
+        assert health.json()["checks"]["registry"] == "ok"
+        assert process.poll() is None  # the process stays up
+    finally:
+        redis_server.start()
+    recovered = httpx.post(f"{url}/feast/online-features", json=BODY)
+    assert recovered.status_code == 200
+    assert recovered.json()["results"][0]["features"]["fare"]["status"] == "PRESENT"
+    assert httpx.get(f"{url}/health").status_code == 200
+
+
+def test_openapi_fuzzing_finds_no_server_error(server):
+    url, _, _ = server
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
+    failures = []
+    for operation in schema.get_all_operations():
+        op = operation.ok()
+
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        @schemathesis.given(case=op.as_strategy())
+        def check(case):
+            response = case.call(headers={"X-API-Key": "k1"}, timeout=30)
+            if response.status_code >= 500 or "Traceback" in response.text:
+                failures.append((case.method, case.path, response.status_code, response.text[:300]))
+
+        check()
+    assert not failures, failures[:5]

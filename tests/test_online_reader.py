@@ -1,0 +1,324 @@
+"""OnlineReader returns exactly what FeatureStore.get_online_features returns, on both stores.
+
+Every cell (value, status, event timestamp) is compared for existing, missing and null
+entities and for mixed batches with duplicates, on the real store built from the sample.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+import redis
+from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
+from feast.value_type import ValueType
+
+from taxi_platform.duck import connect
+from taxi_platform.errors import PlatformError
+from taxi_platform.features.compute import feature_table_path
+from taxi_platform.settings import Settings, load_settings
+from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
+from taxi_platform.store.online_reader import (
+    FeatureRef,
+    FeatureRequestError,
+    OnlineReader,
+    UnknownFeatureError,
+)
+from taxi_platform.store.repo import open_store
+
+BATCH_VIEWS = ["trip_features", "area_features", "company_features"]
+SERVICES = ["model_inference_v1", "model_inference_v2"]
+MISSING_KEYS = {"trip_id": "trip_nope_{i}", "area_id": None, "company_name": "no such co {i}"}
+
+
+@pytest.fixture(scope="module")
+def reader(built_store: Settings) -> Iterator[OnlineReader]:
+    reader = OnlineReader(open_store(built_store))
+    yield reader
+    reader.close()
+
+
+# --- what Feast says, cell by cell -------------------------------------------------------
+
+
+def feast_cells(reader: OnlineReader, refs: list[FeatureRef], rows: list[dict]) -> list[dict]:
+    """Feast's own answer as {name: (value, status, event time)} per row."""
+    response = reader.store.get_online_features(features=[r.ref for r in refs], entity_rows=rows)
+    values = response.to_dict()
+    proto = response.proto
+    columns = dict(zip(proto.metadata.feature_names.val, proto.results, strict=True))
+    return [
+        {
+            ref.name: (
+                values[ref.name][i],
+                FieldStatus.Name(columns[ref.name].statuses[i]),
+                timestamp(columns[ref.name].event_timestamps[i]),
+            )
+            for ref in refs
+        }
+        for i in range(len(rows))
+    ]
+
+
+def timestamp(ts) -> datetime | None:
+    """A response Timestamp as the reader reports it: the zero Timestamp means none."""
+    return None if ts.seconds == 0 and ts.nanos == 0 else ts.ToDatetime(tzinfo=UTC)
+
+
+def same_value(got: Any, want: Any, value_type: ValueType) -> bool:
+    if want is None or got is None:
+        return got is None and want is None
+    if value_type == ValueType.FLOAT:
+        return type(got) is float and np.float32(got) == np.float32(want)
+    return type(got) is type(want) and got == want
+
+
+def assert_same_as_feast(reader: OnlineReader, refs: list[FeatureRef], rows: list[dict]) -> list:
+    """Read ``rows`` both ways and fail listing the differing cells; returns the reader's rows."""
+    got = reader.read(rows, refs)
+    want = feast_cells(reader, refs, rows)
+    assert len(got) == len(rows)
+    diffs = []
+    for i, (got_row, want_row) in enumerate(zip(got, want, strict=True)):
+        assert list(got_row) == [ref.name for ref in refs]
+        for ref in refs:
+            cell = got_row[ref.name]
+            value, status, ts = want_row[ref.name]
+            ok = same_value(cell.value, value, ref.value_type)
+            if not ok or cell.status != status or cell.event_timestamp != ts:
+                diffs.append((rows[i], ref.ref, cell, (value, status, ts)))
+    assert not diffs, f"{len(diffs)} cells differ from Feast, e.g. {diffs[:3]}"
+    return got
+
+
+# --- entities ------------------------------------------------------------------------------
+
+
+def latest_keys(settings: Settings, view: str, keys: list[str], where: str = "true", n=100):
+    """Join keys of ``n`` entities (a deterministic sample) whose newest row matches ``where``."""
+    path = feature_table_path(settings, view)
+    key_list = ", ".join(keys)
+    cursor = connect().execute(
+        f"SELECT {key_list} FROM '{path}' QUALIFY row_number() OVER (PARTITION BY {key_list} "
+        f"ORDER BY event_timestamp DESC, created_timestamp DESC) = 1 "
+        f"AND ({where}) ORDER BY hash({key_list}, 7) LIMIT {n}"
+    )
+    return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+
+def view_refs(reader: OnlineReader, view: str) -> list[FeatureRef]:
+    """Every feature of ``view``."""
+    names = [feature.name for feature in reader.store.get_feature_view(view).features]
+    return reader.resolve([f"{view}:{name}" for name in names])
+
+
+def any_null(refs: list[FeatureRef]) -> str:
+    return " OR ".join(f"{ref.name} IS NULL" for ref in refs)
+
+
+def missing_rows(join_keys: list[str], n: int = 20) -> list[dict]:
+    def value(key: str, i: int):
+        if key == "area_id":
+            return [0, 999, -1, 78][i % 4]
+        return MISSING_KEYS[key].format(i=i)
+
+    return [{key: value(key, i) for key in join_keys} for i in range(n)]
+
+
+def trip_rows(settings: Settings, where: str = "true", n: int = 100) -> list[dict]:
+    """Rows for a service: a trip with its pickup area and company, as lookup.py builds them."""
+    path = feature_table_path(settings, "trip_features")
+    cursor = connect().execute(
+        f"SELECT trip_id, pickup_community_area, company FROM '{path}' "
+        f"WHERE {where} ORDER BY hash(trip_id, 7) LIMIT {n}"
+    )
+    return [
+        {
+            "trip_id": trip,
+            "area_id": NO_AREA if area is None else area,
+            "company_name": NO_COMPANY if company is None else company,
+        }
+        for trip, area, company in cursor.fetchall()
+    ]
+
+
+def mixed(existing: list[dict], missing: list[dict], nulls: list[dict]) -> list[dict]:
+    """A shuffled batch with every kind of row, many twice or three times."""
+    rows = existing[:15] + missing[:5] + nulls[:10]
+    rows += existing[:5] + missing[:2] + nulls[:3] + existing[:2]
+    random.Random(7).shuffle(rows)
+    return rows
+
+
+def loosely_typed(rows: list[dict]) -> list[dict]:
+    """The same rows with area ids as numpy ints and strings, which Feast converts."""
+    kinds = [np.int64, np.int32, str, int]
+    return [
+        {**row, "area_id": kinds[i % 4](row["area_id"])} if "area_id" in row else row
+        for i, row in enumerate(rows)
+    ]
+
+
+# --- equality with Feast -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_reads_equal_feast(built_store, reader, service):
+    refs = reader.resolve(service=service)
+    assert reader.join_keys(refs) == ["trip_id", "area_id", "company_name"]
+    existing = trip_rows(built_store)
+    nulls = trip_rows(built_store, "company IS NULL OR dropoff_community_area IS NULL", 30)
+    missing = missing_rows(reader.join_keys(refs))
+    assert len(existing) == 100 and len(nulls) == 30
+    got = assert_same_as_feast(reader, refs, existing)
+    assert sum(cell.value is not None for row in got for cell in row.values()) > 300
+    assert_same_as_feast(reader, refs, nulls)
+    got = assert_same_as_feast(reader, refs, missing)
+    assert all(c.value is None and c.event_timestamp is None for r in got for c in r.values())
+    batch = mixed(existing, missing, nulls)
+    assert_same_as_feast(reader, refs, batch)
+    assert_same_as_feast(reader, refs, loosely_typed(batch))
+    for size in (1, 10):
+        assert_same_as_feast(reader, refs, batch[:size])
+
+
+@pytest.mark.parametrize("view", BATCH_VIEWS)
+def test_every_feature_of_batch_views_equals_feast(built_store, reader, view):
+    refs = view_refs(reader, view)
+    keys = reader.join_keys(refs)
+    existing = latest_keys(built_store, view, keys)
+    nulls = latest_keys(built_store, view, keys, any_null(refs), n=30)
+    missing = missing_rows(keys)
+    assert len(existing) > 20 and nulls, "the sample should have entities with null features"
+    assert_same_as_feast(reader, refs, existing)
+    got = assert_same_as_feast(reader, refs, nulls)
+    assert any(c.value is None and c.status == "PRESENT" for r in got for c in r.values())
+    assert_same_as_feast(reader, refs, missing)
+    batch = mixed(existing, missing, nulls)
+    assert_same_as_feast(reader, refs, batch)
+    assert_same_as_feast(reader, refs, loosely_typed(batch))
+
+
+def test_views_sharing_an_entity_equal_feast(built_store, reader):
+    """area_features and the never-pushed area_realtime_features share each area's hash."""
+    refs = reader.resolve(
+        ["area_features:avg_fare", "area_realtime_features:traffic_level", "trip_features:fare"]
+    )
+    areas = latest_keys(built_store, "area_features", ["area_id"], n=20)
+    rows = [{**row, "trip_id": "trip_nope"} for row in areas]
+    assert_same_as_feast(reader, refs, rows + missing_rows(["area_id", "trip_id"], 4))
+
+
+def test_feast_fallback_equals_feast(built_store, reader):
+    fallback = OnlineReader(reader.store, native=False)
+    assert fallback.backend == "feast" and reader.backend == built_store.profile
+    refs = fallback.resolve(service="model_inference_v1")
+    rows = mixed(trip_rows(built_store, n=20), missing_rows(reader.join_keys(refs)), [])
+    assert_same_as_feast(fallback, refs, rows)
+
+
+def test_reads_need_no_registry(built_store, reader, monkeypatch):
+    """Reads use the cached registry: Feast's registry can be gone after construction."""
+    fresh = OnlineReader(open_store(built_store))
+    refs = fresh.resolve(service="model_inference_v1")
+    rows = trip_rows(built_store, n=10)
+    expected = fresh.read(rows, refs)
+
+    class NoRegistry:
+        def __getattr__(self, name):
+            raise AssertionError(f"registry.{name} used on the read path")
+
+    monkeypatch.setattr(fresh.store, "_registry", NoRegistry())
+    assert fresh.read(rows, refs) == expected
+    assert fresh.resolve(service="model_inference_v1") == refs
+    fresh.close()
+
+
+def test_read_after_refresh(built_store, reader):
+    refs_before = reader.resolve(service="model_inference_v1")
+    reader.refresh()
+    refs = reader.resolve(service="model_inference_v1")
+    assert refs == refs_before
+    assert_same_as_feast(reader, refs, trip_rows(built_store, n=10))
+
+
+def test_empty_requests(reader):
+    refs = reader.resolve(service="model_inference_v1")
+    assert reader.read([], refs) == []
+    assert reader.read([{"trip_id": "x"}], []) == [{}]
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def test_unknown_names_list_the_valid_ones(reader):
+    with pytest.raises(UnknownFeatureError) as err:
+        reader.resolve(service="model_inference_v9")
+    assert err.value.kind == "feature service" and err.value.name == "model_inference_v9"
+    assert {"model_inference_v1", "model_inference_v2"} <= set(err.value.valid)
+    assert "model_inference_v1" in str(err.value) and isinstance(err.value, PlatformError)
+
+    with pytest.raises(UnknownFeatureError) as err:
+        reader.resolve(["trip_feature:fare"])
+    assert err.value.kind == "feature view" and err.value.name == "trip_feature"
+    assert set(BATCH_VIEWS) <= set(err.value.valid)
+
+    with pytest.raises(UnknownFeatureError) as err:
+        reader.resolve(["trip_features:fair"])
+    assert err.value.kind == "feature" and err.value.name == "trip_features:fair"
+    assert "trip_features:fare" in err.value.valid
+
+    with pytest.raises(UnknownFeatureError) as err:
+        reader.resolve(["fare"])
+    assert err.value.kind == "feature" and "trip_features:fare" in err.value.valid
+
+
+def test_bad_requests_are_platform_errors(reader):
+    with pytest.raises(FeatureRequestError, match="more than once"):
+        reader.resolve(["trip_features:fare", "trip_features:fare"])
+    with pytest.raises(FeatureRequestError, match="not both"):
+        reader.resolve(["trip_features:fare"], service="model_inference_v1")
+    refs = reader.resolve(service="model_inference_v1")
+    with pytest.raises(FeatureRequestError, match="'company_name' is missing"):
+        reader.read([{"trip_id": "trip_000001", "area_id": 8}], refs)
+    with pytest.raises(FeatureRequestError, match="'area_id' is null"):
+        reader.read([{"trip_id": "t", "area_id": None, "company_name": "c"}], refs)
+    with pytest.raises(FeatureRequestError, match="not a INT64"):
+        reader.read([{"trip_id": "t", "area_id": "eight", "company_name": "c"}], refs)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_down_store_fails_fast(built_store, monkeypatch, tmp_path):
+    """Redis where nothing listens raises RedisError at once; a missing SQLite file too."""
+    refs_rows = [{"trip_id": "trip_000001", "area_id": 8, "company_name": "x"}]
+    if built_store.profile == "redis":
+        # open_store exports these; let monkeypatch restore them for the other tests.
+        monkeypatch.setenv("TAXI_REDIS_CONNECTION_STRING", built_store.redis_connection_string)
+        monkeypatch.setenv("TAXI_REDIS_TYPE", built_store.redis_type)
+        down = load_settings(home=built_store.home, profile="redis", redis_port=closed_port())
+        reader = OnlineReader(open_store(down), timeout=1.0)
+        expected: type[Exception] = redis.RedisError
+    else:
+        store = open_store(built_store)
+        store.config.online_store.path = str(tmp_path / "gone" / "online_store.db")
+        reader = OnlineReader(store)
+        expected = sqlite3.OperationalError
+    refs = reader.resolve(service="model_inference_v1")
+    start = time.monotonic()
+    with pytest.raises(expected):
+        reader.read(refs_rows, refs)
+    assert time.monotonic() - start < 5
+    assert not (tmp_path / "gone").exists()
+    reader.close()
