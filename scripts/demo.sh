@@ -9,11 +9,13 @@ check_profile
 cli() { "$VENV/bin/taxi-platform" "$@"; }
 [[ $TAXI_PROFILE == redis ]] && "$ROOT/scripts/services.sh" start redis
 
-say "1/3 starting Airflow (standalone, AIRFLOW_HOME=var/airflow)"
+say "1/4 starting Airflow (standalone, AIRFLOW_HOME=var/airflow)"
 cli airflow start
-say "2/3 running the feature DAG through the Airflow REST API"
+say "2/4 running the feature DAG through the Airflow REST API"
 cli airflow trigger taxi_feature_pipeline --show load_trips --show materialize
-say "3/3 the online store serves (model_inference_v1, newest trips)"
+say "3/4 the online store serves (model_inference_v1, newest trips)"
 cli lookup --newest 3
+say "4/4 starting the feature API"
+"$ROOT/scripts/start_feast.sh" --api
 say "done. Airflow UI: http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080} (login printed above);"
 say "taxi_synthetic_feed and taxi_materialize_incremental keep the store fresh hourly; stop with: make stop"

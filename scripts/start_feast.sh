@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Start the feature store's services: Redis (redis profile) and, with --ui, Feast's web UI
-# on port 8888. Safe to run again: running services are left as they are.
-#   scripts/start_feast.sh [--profile sqlite|redis] [--ui]
+# Start the feature store's services: Redis (redis profile); with --api the feature API
+# (TAXI_API_PORT, 8000); with --ui Feast's web UI on port 8888.
+# Safe to run again: running services are left as they are.
+#   scripts/start_feast.sh [--profile sqlite|redis] [--api] [--ui]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-ui=false
+ui=false; api=false
 while (($#)); do
   case "$1" in
     --profile) TAXI_PROFILE=${2:?--profile needs a value}; shift 2 ;;
     --ui) ui=true; shift ;;
-    -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+    --api) api=true; shift ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
     *) die "unknown argument '$1'; see --help" ;;
   esac
 done
@@ -29,5 +31,18 @@ if $ui; then
       >"$LOG_DIR/feast-ui.log" 2>&1 & echo $! >"$RUN_DIR/feast-ui.pid")
     say "Feast UI starting on http://127.0.0.1:8888 (log: var/log/feast-ui.log)"
   fi
+fi
+running() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+
+if $api; then
+  api_url="http://${TAXI_API_HOST:-127.0.0.1}:${TAXI_API_PORT:-8000}"
+  if running api; then
+    say "feature API already running (pid $(cat "$RUN_DIR/api.pid"))"
+  else
+    (cd "$ROOT/api" && nohup "$VENV/bin/python" main.py >"$LOG_DIR/api.log" 2>&1 & echo $! >"$RUN_DIR/api.pid")
+    for _ in $(seq 100); do curl -fs "$api_url/health" >/dev/null 2>&1 && break; sleep 0.2; done
+    curl -fs "$api_url/health" >/dev/null 2>&1 || die "the feature API did not become healthy; see var/log/api.log"
+  fi
+  say "feature API: $api_url (docs: $api_url/docs)"
 fi
 say "feature store ready (profile $TAXI_PROFILE)"

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 
 from taxi_platform.settings import PROJECT_ROOT, load_settings
 from tests.conftest import build_store, make_home, teardown_store
@@ -93,7 +93,7 @@ def test_openapi_fuzzing_finds_no_server_error(server):
         op = operation.ok()
 
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-        @schemathesis.given(case=op.as_strategy())
+        @given(case=op.as_strategy())
         def check(case):
             response = case.call(headers={"X-API-Key": "k1"}, timeout=30)
             if response.status_code >= 500 or "Traceback" in response.text:
