@@ -27,8 +27,9 @@ if $ui; then
   else
     yaml=feature_store.yaml; [[ $TAXI_PROFILE == redis ]] && yaml=feature_store.redis.yaml
     export TAXI_REDIS_CONNECTION_STRING="$TAXI_REDIS_HOST:$TAXI_REDIS_PORT" TAXI_REDIS_TYPE="${TAXI_REDIS_TYPE:-redis}"
-    (cd "$ROOT/feature_repo" && nohup "$VENV/bin/feast" -f "$yaml" ui --host 127.0.0.1 --port 8888 \
-      >"$LOG_DIR/feast-ui.log" 2>&1 & echo $! >"$RUN_DIR/feast-ui.pid")
+    (cd "$ROOT/feature_repo" && exec nohup "$VENV/bin/feast" -f "$yaml" ui --host 127.0.0.1 \
+      --port 8888) >"$LOG_DIR/feast-ui.log" 2>&1 &
+    echo $! >"$RUN_DIR/feast-ui.pid"
     say "Feast UI starting on http://127.0.0.1:8888 (log: var/log/feast-ui.log)"
   fi
 fi
@@ -39,7 +40,9 @@ if $api; then
   if running api; then
     say "feature API already running (pid $(cat "$RUN_DIR/api.pid"))"
   else
-    (cd "$ROOT/api" && nohup "$VENV/bin/python" main.py >"$LOG_DIR/api.log" 2>&1 & echo $! >"$RUN_DIR/api.pid")
+    # exec: the recorded pid is the server itself, so stop_feast.sh stops the server
+    (cd "$ROOT/api" && exec nohup "$VENV/bin/python" main.py) >"$LOG_DIR/api.log" 2>&1 &
+    echo $! >"$RUN_DIR/api.pid"
     for _ in $(seq 100); do curl -fs "$api_url/health" >/dev/null 2>&1 && break; sleep 0.2; done
     curl -fs "$api_url/health" >/dev/null 2>&1 || die "the feature API did not become healthy; see var/log/api.log"
   fi
