@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.feast_client import MissingJoinKeysError
 from taxi_platform.errors import PlatformError
-from taxi_platform.store.online_reader import UnknownFeatureError
+from taxi_platform.store.online_reader import FeatureRequestError, UnknownFeatureError
 
 log = logging.getLogger("taxi_api")
 
@@ -41,6 +41,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UnknownFeatureError)
     async def unknown(request: Request, exc: UnknownFeatureError) -> ORJSONResponse:
         return _error(404, str(exc), {"valid": exc.valid})
+
+    @app.exception_handler(FeatureRequestError)
+    async def bad_features(request: Request, exc: FeatureRequestError) -> ORJSONResponse:
+        return _error(422, str(exc))
 
     @app.exception_handler(MissingJoinKeysError)
     async def missing_keys(request: Request, exc: MissingJoinKeysError) -> ORJSONResponse:

@@ -41,7 +41,10 @@ class FeastClient:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.store: FeatureStore = open_store(settings)
-        self.reader = OnlineReader(self.store, timeout=settings.api_store_timeout_seconds)
+        # NOT_FOUND for unknown entities on Redis too (Feast's Redis path says PRESENT/None)
+        self.reader = OnlineReader(
+            self.store, timeout=settings.api_store_timeout_seconds, missing_as_not_found=True
+        )
         self._registry_path = Path(self.store.config.registry.path)
         if not self._registry_path.is_absolute():
             self._registry_path = settings.feature_repo / self._registry_path

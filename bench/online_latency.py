@@ -173,7 +173,10 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, nargs="+", default=list(CONNECTIONS))
     parser.add_argument("--iterations", type=int, default=2000, help="Redis floor samples")
     parser.add_argument("--out", type=Path, default=None, help="parent of the temporary home")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if not {1, 8} <= set(args.connections):
+        parser.error("--connections must include 1 and 8: the targets are defined on them")
+    return args
 
 
 def _require_wrk() -> None:
@@ -813,16 +816,20 @@ def _chart(runs: list[WrkRun], floors: list[RedisFloor], batches: list[int]) -> 
     series["Redis HGETALL"] = [_floor_of(floors, b).hgetall_p50_ms for b in batches]
     colors = ["#4C72B0", "#8172B2", "#DD5143", "#AAAAAA", "#55A868", "#8DCB9A"]
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(10, 5.5))
     for i, (label, values) in enumerate(series.items()):
         xs = [b + (i - (len(series) - 1) / 2) * width for b in range(len(batches))]
         bars = ax.bar(xs, values, width, label=label, color=colors[i % len(colors)])
         ax.bar_label(bars, labels=[f"{v:.2g}" for v in values], fontsize=7, padding=2)
+    for i, batch in enumerate(batches):  # the latency target: a third of feast serve's p50
+        target = _find(runs, "feast", batch, 1).p50_ms * LATENCY_RATIO
+        ax.hlines(target, i - 0.45, i + 0.45, colors="black", linestyles="dashed", linewidth=1,
+                  label="target: 1/3 of feast serve" if i == 0 else None)  # fmt: skip
     ax.set_yscale("log")
     ax.set_xticks(range(len(batches)), [f"{b} entit{'y' if b == 1 else 'ies'}" for b in batches])
     ax.set_ylabel("p50 latency, 1 connection (ms, log scale)")
     ax.set_title(f"{SERVICE} online read: p50 per batch size ({os.cpu_count()} CPUs)")
-    ax.legend(fontsize=8, ncols=2)
+    ax.legend(fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.08))
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     CHART.parent.mkdir(parents=True, exist_ok=True)

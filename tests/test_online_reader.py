@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +36,11 @@ from taxi_platform.store.repo import open_store
 
 BATCH_VIEWS = ["trip_features", "area_features", "company_features"]
 SERVICES = ["model_inference_v1", "model_inference_v2"]
-MISSING_KEYS = {"trip_id": "trip_nope_{i}", "area_id": None, "company_name": "no such co {i}"}
+MISSING = {
+    "trip_id": lambda i: f"trip_nope_{i}",
+    "area_id": lambda i: [0, 999, -1, 78][i % 4],  # areas are 1-77
+    "company_name": lambda i: f"no such co {i}",
+}
 
 
 @pytest.fixture(scope="module")
@@ -124,12 +129,8 @@ def any_null(refs: list[FeatureRef]) -> str:
 
 
 def missing_rows(join_keys: list[str], n: int = 20) -> list[dict]:
-    def value(key: str, i: int):
-        if key == "area_id":
-            return [0, 999, -1, 78][i % 4]
-        return MISSING_KEYS[key].format(i=i)
-
-    return [{key: value(key, i) for key in join_keys} for i in range(n)]
+    """Entities the store does not have."""
+    return [{key: MISSING[key](i) for key in join_keys} for i in range(n)]
 
 
 def trip_rows(settings: Settings, where: str = "true", n: int = 100) -> list[dict]:
@@ -216,12 +217,40 @@ def test_views_sharing_an_entity_equal_feast(built_store, reader):
     assert_same_as_feast(reader, refs, rows + missing_rows(["area_id", "trip_id"], 4))
 
 
+def test_missing_as_not_found_makes_redis_agree_with_sqlite(built_store, reader):
+    """The opt-in departure: Feast-on-Redis's PRESENT-but-absent cells become NOT_FOUND."""
+    strict = OnlineReader(reader.store, missing_as_not_found=True)
+    refs = strict.resolve(service="model_inference_v2")  # with the never-pushed realtime view
+    nulls = trip_rows(built_store, "company IS NULL OR dropoff_community_area IS NULL", 10)
+    rows = mixed(trip_rows(built_store, n=20), missing_rows(strict.join_keys(refs)), nulls)
+    got, want = strict.read(rows, refs), feast_cells(reader, refs, rows)
+    absent = 0
+    for got_row, want_row in zip(got, want, strict=True):
+        for name, (value, status, ts) in want_row.items():
+            if ts is None:  # Feast had no row for the entity in this view
+                absent += 1
+                status = "NOT_FOUND"
+            cell = got_row[name]
+            assert (cell.value, cell.status, cell.event_timestamp) == (value, status, ts), name
+    assert absent > 0
+    strict.close()
+
+
 def test_feast_fallback_equals_feast(built_store, reader):
     fallback = OnlineReader(reader.store, native=False)
     assert fallback.backend == "feast" and reader.backend == built_store.profile
     refs = fallback.resolve(service="model_inference_v1")
     rows = mixed(trip_rows(built_store, n=20), missing_rows(reader.join_keys(refs)), [])
     assert_same_as_feast(fallback, refs, rows)
+
+
+def test_backend_follows_the_online_store(built_store):
+    """Redis and SQLite are read natively; Redis Cluster falls back to Feast's read path."""
+    store = open_store(built_store)
+    assert OnlineReader(store).backend == built_store.profile
+    if built_store.profile == "redis":
+        store.config.online_store.redis_type = "redis_cluster"
+        assert OnlineReader(store).backend == "feast"
 
 
 def test_reads_need_no_registry(built_store, reader, monkeypatch):
@@ -247,6 +276,16 @@ def test_read_after_refresh(built_store, reader):
     refs = reader.resolve(service="model_inference_v1")
     assert refs == refs_before
     assert_same_as_feast(reader, refs, trip_rows(built_store, n=10))
+
+
+def test_concurrent_reads_agree(built_store, reader):
+    """The API reads from a thread pool: pooled Redis connections, per-thread SQLite ones."""
+    refs = reader.resolve(service="model_inference_v1")
+    rows = trip_rows(built_store, n=100)
+    batches = [rows[i : i + 7] for i in range(0, 100, 7)] * 4
+    expected = [reader.read(batch, refs) for batch in batches]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(lambda batch: reader.read(batch, refs), batches)) == expected
 
 
 def test_empty_requests(reader):
@@ -302,7 +341,7 @@ def closed_port() -> int:
 
 def test_down_store_fails_fast(built_store, monkeypatch, tmp_path):
     """Redis where nothing listens raises RedisError at once; a missing SQLite file too."""
-    refs_rows = [{"trip_id": "trip_000001", "area_id": 8, "company_name": "x"}]
+    rows = [{"trip_id": "trip_000001", "area_id": 8, "company_name": "x"}]
     if built_store.profile == "redis":
         # open_store exports these; let monkeypatch restore them for the other tests.
         monkeypatch.setenv("TAXI_REDIS_CONNECTION_STRING", built_store.redis_connection_string)
@@ -318,7 +357,27 @@ def test_down_store_fails_fast(built_store, monkeypatch, tmp_path):
     refs = reader.resolve(service="model_inference_v1")
     start = time.monotonic()
     with pytest.raises(expected):
-        reader.read(refs_rows, refs)
+        reader.read(rows, refs)
     assert time.monotonic() - start < 5
-    assert not (tmp_path / "gone").exists()
+    assert not (tmp_path / "gone").exists(), "the reader must not create a database"
     reader.close()
+
+
+def test_silent_redis_times_out(built_store, monkeypatch):
+    """A Redis that accepts connections but never answers costs one timeout, then an error."""
+    if built_store.profile != "redis":
+        pytest.skip("Redis only")
+    monkeypatch.setenv("TAXI_REDIS_CONNECTION_STRING", built_store.redis_connection_string)
+    monkeypatch.setenv("TAXI_REDIS_TYPE", built_store.redis_type)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        settings = load_settings(home=built_store.home, profile="redis", redis_port=port)
+        reader = OnlineReader(open_store(settings), timeout=0.5)
+        refs = reader.resolve(service="model_inference_v1")
+        start = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            reader.read([{"trip_id": "t", "area_id": 8, "company_name": "x"}], refs)
+        assert 0.4 < time.monotonic() - start < 3
+        reader.close()

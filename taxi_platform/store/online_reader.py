@@ -5,18 +5,21 @@ protobufs value by value (feast-dev/feast issues 6013, 3440, 6438). ``OnlineRead
 views, services, join keys and types from the registry once (``refresh()`` re-reads them) and
 then reads Feast's own storage layout directly:
 
-* Redis: one pipeline per request, one HMGET per entity hash key holding the fields of every
-  requested view on that entity; keys come from Feast's ``serialize_entity_key`` and fields
-  from Feast's ``_mmh3`` field hash, exactly as ``RedisOnlineStore`` writes them.
-* SQLite: the query ``SqliteOnlineStore.online_read`` runs, once per view, on a connection
-  per thread.
+* Redis: one pipelined round trip per request (all commands in one write), one HMGET per
+  entity hash key holding the fields of every requested view on that entity; keys come from
+  Feast's ``serialize_entity_key`` (cached across requests) and fields from Feast's ``_mmh3``
+  field hash, exactly as ``RedisOnlineStore`` writes them. ``timeout`` bounds connects and
+  replies and nothing is retried, so a down or hung Redis fails fast with ``redis.RedisError``.
+* SQLite: the query ``SqliteOnlineStore.online_read`` runs, once per view, on a read-only
+  connection per thread; errors are ``sqlite3.Error``.
 
 Values, statuses and event timestamps follow Feast 0.67's online read path cell for cell;
 tests/test_online_reader.py checks this on both stores. Feast's own quirks are kept on
 purpose so that both paths agree (see ``read``):
 
 * Redis reports every cell PRESENT, even for an entity that is not stored (value None,
-  no timestamp); SQLite reports such cells NOT_FOUND.
+  no timestamp); SQLite reports such cells NOT_FOUND. ``missing_as_not_found=True`` makes
+  Redis say NOT_FOUND too (the one opt-in departure from Feast).
 * A feature stored as null is PRESENT with value None on both stores.
 * Neither store applies the view's ttl on reads, so OUTSIDE_MAX_AGE (and NULL_VALUE) never
   occur; the constants exist because Feast's FieldStatus defines them.
@@ -33,6 +36,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 import redis
@@ -180,16 +185,29 @@ class OnlineReader:
     Thread-safe: the Redis client pools connections and SQLite gets a connection per thread.
     """
 
-    def __init__(self, store: FeatureStore, timeout: float = 1.0, native: bool = True) -> None:
-        """Cache the registry and connect. ``timeout`` bounds Redis connects and replies, so a
-        down store fails fast with ``redis.RedisError``; ``native=False`` reads through
-        ``FeatureStore.get_online_features`` instead (the fallback for other stores)."""
+    def __init__(
+        self,
+        store: FeatureStore,
+        timeout: float = 1.0,
+        native: bool = True,
+        missing_as_not_found: bool = False,
+    ) -> None:
+        """Cache the registry and connect.
+
+        ``timeout`` bounds Redis connects and replies, so a down store fails fast with
+        ``redis.RedisError``. ``native=False`` reads through ``FeatureStore.get_online_features``
+        instead (the fallback for other stores). ``missing_as_not_found=True`` departs from
+        Feast on Redis only: an entity with no stored row for a view reads NOT_FOUND there, as
+        it does on SQLite, instead of Feast-on-Redis's PRESENT with value None.
+        """
         self.store = store
         self.timeout = timeout
         self._key_version = store.config.entity_key_serialization_version
         self._keys: dict[tuple, bytes] = {}  # serialized entity keys, by join keys and values
         self._catalog = _Catalog.load(store)
-        self._backend: _Backend = _backend_for(store, timeout) if native else _FeastBackend(store)
+        self._backend: _Backend | _FeastBackend = (
+            _backend_for(store, timeout, missing_as_not_found) if native else _FeastBackend(store)
+        )
 
     @property
     def backend(self) -> str:
@@ -206,6 +224,7 @@ class OnlineReader:
         self._backend.close()
 
     def feature_services(self) -> list[str]:
+        """Names of the registry's feature services, as of the last refresh."""
         return sorted(self._catalog.services)
 
     def resolve(
@@ -255,13 +274,7 @@ class OnlineReader:
         for ref in refs:
             request.setdefault(ref.view, (_unique(row_keys[ref.join_keys]), []))[1].append(ref.name)
         stored = self._backend.fetch(views, request)
-        return [
-            {
-                ref.name: _cell(stored[ref.view][row_keys[ref.join_keys][i]], ref.name)
-                for ref in refs
-            }
-            for i in range(len(entity_rows))
-        ]
+        return _assemble(len(entity_rows), refs, stored, row_keys)
 
 
 def _resolve_ref(catalog: _Catalog, ref: str) -> FeatureRef:
@@ -279,9 +292,12 @@ def _resolve_ref(catalog: _Catalog, ref: str) -> FeatureRef:
 
 
 def _catalog_view(catalog: _Catalog, ref: FeatureRef) -> _View:
+    """The ref's view in the current snapshot; a ref resolved before a refresh may be stale."""
     view = catalog.views.get(ref.view)
     if view is None:
         raise UnknownFeatureError("feature view", ref.view, catalog.views)
+    if ref.name not in view.features:
+        raise UnknownFeatureError("feature", ref.ref, (r.ref for r in view.features.values()))
     return view
 
 
@@ -289,12 +305,25 @@ def _unique(keys: list[bytes]) -> list[bytes]:
     return list(dict.fromkeys(keys))
 
 
-def _cell(row: _Row, name: str) -> FeatureValue:
-    """Feast's cell: PRESENT when the row holds the feature, else NOT_FOUND with None."""
-    ts, values = row
-    if values is None or name not in values:
-        return FeatureValue(None, NOT_FOUND, ts)
-    return FeatureValue(values[name], PRESENT, ts)
+def _assemble(
+    n_rows: int,
+    refs: Sequence[FeatureRef],
+    stored: dict[str, dict[bytes, _Row]],
+    row_keys: dict[tuple[str, ...], list[bytes]],
+) -> list[dict[str, FeatureValue]]:
+    """Feast's cells: PRESENT when the stored row holds the feature, else NOT_FOUND (None)."""
+    plan = [(ref.name, stored[ref.view], row_keys[ref.join_keys]) for ref in refs]
+    out = []
+    for i in range(n_rows):
+        cells = {}
+        for name, rows, keys in plan:
+            ts, values = rows[keys[i]]
+            if values is None or name not in values:
+                cells[name] = FeatureValue(None, NOT_FOUND, ts)
+            else:
+                cells[name] = FeatureValue(values[name], PRESENT, ts)
+        out.append(cells)
+    return out
 
 
 def _entity_keys(
@@ -312,10 +341,16 @@ def _entity_keys(
         if join_keys in out:
             continue
         keys = []
+        single = join_keys[0] if len(join_keys) == 1 else None
         for i, row in enumerate(rows):
-            raw = tuple(_join_key(row, key, i) for key in join_keys)
+            if single is not None:  # the common case, without the generic loop's overhead
+                value = _join_key(row, single, i)
+                raw: tuple = (value,)
+                marker = (join_keys, type(value), value)
+            else:
+                raw = tuple(_join_key(row, key, i) for key in join_keys)
+                marker = (join_keys, *((type(v), v) for v in raw))
             # By type too: 8 and "8" are different inputs (that Feast maps to one key).
-            marker = (join_keys, *((type(v), v) for v in raw))
             try:
                 key = cache.get(marker)
             except TypeError:  # an unhashable value; _key_proto rejects it below
@@ -371,10 +406,12 @@ def _timestamp(ts: datetime) -> datetime | None:
     return None if ts == EPOCH else ts
 
 
-def _backend_for(store: FeatureStore, timeout: float) -> _Backend:
+def _backend_for(
+    store: FeatureStore, timeout: float, missing_as_not_found: bool
+) -> _Backend | _FeastBackend:
     online = store.config.online_store
-    if online.type == "redis" and online.redis_type.value == "redis":
-        return _RedisBackend(store, timeout)
+    if online.type == "redis" and online.redis_type == "redis":
+        return _RedisBackend(store, timeout, missing_as_not_found)
     if online.type == "sqlite":
         return _SqliteBackend(store)
     return _FeastBackend(store)
@@ -385,7 +422,7 @@ class _RedisBackend:
 
     name = "redis"
 
-    def __init__(self, store: FeatureStore, timeout: float) -> None:
+    def __init__(self, store: FeatureStore, timeout: float, missing_as_not_found: bool) -> None:
         from feast.infra.online_stores.redis import RedisOnlineStore
 
         nodes, params = RedisOnlineStore._parse_connection_string(
@@ -399,6 +436,8 @@ class _RedisBackend:
         )
         self.project = store.config.project.encode("utf-8")
         self._fields: dict[tuple[str, str], bytes] = {}
+        # Feast writes _ts:<view> with every row, so its absence means no row for the view.
+        self.missing_as_not_found = missing_as_not_found
 
     def _field(self, view: str, name: str) -> bytes:
         field = self._fields.get((view, name))
@@ -411,15 +450,15 @@ class _RedisBackend:
         by_keys: dict[tuple[bytes, ...], list[str]] = {}
         for view_name, (keys, _) in request.items():
             by_keys.setdefault(tuple(keys), []).append(view_name)
-        commands = []
+        packed = []
         for keys, view_names in by_keys.items():
             fields = []
             for view_name in view_names:
                 storage = views[view_name].storage_name
                 fields += [self._field(storage, name) for name in request[view_name][1]]
                 fields.append(f"_ts:{storage}".encode())
-            commands += [(key + self.project, fields) for key in keys]
-        replies = iter(self._hmget_all(commands))
+            packed += _pack_hmgets([key + self.project for key in keys], fields)
+        replies = iter(self._execute(packed))
         out: dict[str, dict[bytes, _Row]] = {name: {} for name in request}
         for keys, view_names in by_keys.items():
             for key in keys:
@@ -428,14 +467,17 @@ class _RedisBackend:
                 for view_name in view_names:
                     names = request[view_name][1]
                     end = offset + len(names)
-                    out[view_name][key] = _redis_row(
-                        views[view_name], names, reply[offset:end], reply[end]
+                    ts_blob = reply[end]
+                    out[view_name][key] = (
+                        _redis_row(views[view_name], names, reply[offset:end], ts_blob)
+                        if ts_blob or not self.missing_as_not_found
+                        else (None, None)
                     )
                     offset = end + 1
         return out
 
-    def _hmget_all(self, commands: list[tuple[bytes, list[bytes]]]) -> list[list]:
-        """All HMGETs in one write and one read on one pooled connection.
+    def _execute(self, packed: list[bytes]) -> list[list]:
+        """Send all commands in one write and read their replies on one pooled connection.
 
         What redis-py's Pipeline does, minus its per-command bookkeeping (about half of its
         cost for small requests). A failed or interrupted connection is dropped, not reused.
@@ -443,10 +485,8 @@ class _RedisBackend:
         pool = self.client.connection_pool
         conn = pool.get_connection()
         try:
-            conn.send_packed_command(
-                conn.pack_commands([("HMGET", key, *fields) for key, fields in commands])
-            )
-            return [conn.read_response() for _ in commands]
+            conn.send_packed_command([b"".join(packed)])
+            return [conn.read_response() for _ in packed]
         except BaseException:
             conn.disconnect()
             raise
@@ -457,17 +497,30 @@ class _RedisBackend:
         self.client.close()
 
 
+def _pack_hmgets(hash_keys: list[bytes], fields: list[bytes]) -> list[bytes]:
+    """HMGET hash_key *fields for each key, in the Redis protocol (an array of bulk strings).
+
+    Packed here because the fields are the same for every key: they are encoded once.
+    """
+    tail = b"".join(b"$%d\r\n%b\r\n" % (len(field), field) for field in fields)
+    head = b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2)
+    return [b"%b$%d\r\n%b\r\n%b" % (head, len(key), key, tail) for key in hash_keys]
+
+
 def _redis_row(view: _View, names: list[str], blobs: list, ts_blob: bytes | None) -> _Row:
     """As RedisOnlineStore._get_features_for_entity: every field present, null if absent."""
-    ts = EPOCH
-    if ts_blob:
-        proto = Timestamp.FromString(ts_blob)
-        ts = datetime.fromtimestamp(proto.seconds + proto.nanos / 1_000_000_000.0, tz=UTC)
     values = {
         name: _python(blob, view.features[name].value_type) if blob else None
         for name, blob in zip(names, blobs, strict=True)
     }
-    return _timestamp(ts), values
+    return _redis_ts(ts_blob) if ts_blob else None, values
+
+
+@lru_cache(maxsize=65536)
+def _redis_ts(blob: bytes) -> datetime | None:
+    """A stored Timestamp as Feast converts it (via float seconds); views share few of them."""
+    proto = Timestamp.FromString(blob)
+    return _timestamp(datetime.fromtimestamp(proto.seconds + proto.nanos / 1_000_000_000.0, tz=UTC))
 
 
 class _SqliteBackend:
@@ -489,7 +542,8 @@ class _SqliteBackend:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             # Read-only, so a wrong path fails instead of creating an empty database.
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -559,9 +613,6 @@ class _FeastBackend:
 
     def __init__(self, store: FeatureStore) -> None:
         self.store = store
-
-    def fetch(self, views: dict[str, _View], request: _Request) -> dict[str, dict[bytes, _Row]]:
-        raise NotImplementedError("the Feast fallback reads whole rows; see read")
 
     def read(
         self, entity_rows: Sequence[dict[str, Any]], refs: Sequence[FeatureRef]
