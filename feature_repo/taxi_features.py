@@ -174,3 +174,16 @@ model_inference_v2 = FeatureService(
     description="Version 2 for A/B comparison: adds time, demand and real-time area features.",
     tags={"service": "inference", "version": "v2", "ab_test": "candidate"},
 )
+
+training_v1 = FeatureService(
+    name="training_v1",
+    features=[
+        trip_features,
+        area_features[["avg_trip_distance", "avg_fare", "avg_trip_seconds", "trips_last_24h"]],
+        company_features[["company_avg_fare", "company_rating"]],
+    ],
+    owner=OWNER,
+    description="The TFX pipeline's training set: every trip feature (the label's tips "
+    "included) plus the area and company features valid when the trip started.",
+    tags={"service": "training", "version": "v1"},
+)

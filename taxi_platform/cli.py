@@ -210,6 +210,24 @@ def lookup_cmd(trip_ids: tuple[str, ...], newest: int | None, service: str) -> N
     console.print_json(data=_readable(rows))
 
 
+@cli.command("training-set")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="CSV path (default var/training/data.csv)."
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N trips (for tests).")
+@fail_cleanly
+def training_set_cmd(out: Path | None, limit: int | None) -> None:
+    """Build the TFX pipeline's point-in-time training set from Feast (service training_v1)."""
+    from taxi_platform.jobs.training_set import build_training_set
+
+    settings = _settings()
+    target = out or settings.var_dir / "training" / "data.csv"
+    result = build_training_set(settings, target, limit)
+    console.print(
+        f"training set: {result.rows:,} rows, {len(result.columns)} columns -> {result.path}"
+    )
+
+
 @cli.command("run")
 @fail_cleanly
 def run_cmd() -> None:
