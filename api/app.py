@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import ORJSONResponse
 
+from api.dependencies import require_read_key
 from api.errors import install_error_handlers
 from api.feast_client import FeastClient
 from api.materialize_jobs import MaterializeJobs
@@ -37,6 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
-    for router in (features.router, registry.router, ingestion.router, health.router):
-        app.include_router(router)
+    # read endpoints need a key only when TAXI_API_READ_AUTH is on: no per-request cost otherwise
+    reads = [Depends(require_read_key)] if settings.api_read_auth else []
+    app.include_router(features.router, dependencies=reads)
+    app.include_router(registry.router, dependencies=reads)
+    app.include_router(ingestion.router, dependencies=reads)
+    app.include_router(health.router)
     return app

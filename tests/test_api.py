@@ -152,7 +152,7 @@ def test_registry_listings(api):
     service = api.get("/feast/feature-services/model_inference_v1").json()
     assert len(service["features"]) == 7
     assert {s["name"] for s in api.get("/feast/feature-services").json()} == {
-        "model_inference_v1", "model_inference_v2"
+        "model_inference_v1", "model_inference_v2", "training_v1"
     }  # fmt: skip
     assert {e["join_key"] for e in api.get("/feast/entities").json()} == {
         "trip_id", "area_id", "company_name"
@@ -247,3 +247,16 @@ def test_online_values_equal_the_feast_sdk(api, built_store, trip):
     for mine, sdk in zip(ours, theirs, strict=True):
         for name in V1:
             assert mine["features"][name]["value"] == sdk[name], (mine["entity"], name)
+
+
+def test_read_auth_when_configured(built_store):
+    settings = load_settings(
+        home=built_store.home, profile=built_store.profile, api_keys=KEY, api_read_auth=True
+    )
+    body = {"entity_ids": ["trip_000001"], "feature_service": "model_inference_v1"}
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/feast/online-features", json=body).status_code == 401
+        assert client.get("/feast/feature-views").status_code == 401
+        ok = client.post("/feast/online-features", json=body, headers={"X-API-Key": KEY})
+        assert ok.status_code == 200
+        assert client.get("/health").status_code == 200  # probes stay open

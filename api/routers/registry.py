@@ -6,7 +6,7 @@ import feast
 from fastapi import APIRouter, Depends
 from feast import FeatureService, FeatureView
 
-from api.dependencies import get_client, require_read_key
+from api.dependencies import get_client
 from api.feast_client import FeastClient
 from api.models import (
     EntityInfo,
@@ -20,7 +20,7 @@ from api.models import (
 from taxi_platform.duck import connect
 from taxi_platform.store.online_reader import UnknownFeatureError
 
-router = APIRouter(prefix="/feast", tags=["registry"], dependencies=[Depends(require_read_key)])
+router = APIRouter(prefix="/feast", tags=["registry"])
 
 
 @router.get("/info", response_model=StoreInfo)
