@@ -13,7 +13,8 @@ from api.errors import install_error_handlers
 from api.feast_client import FeastClient
 from api.materialize_jobs import MaterializeJobs
 from api.metrics import MetricsMiddleware
-from api.routers import features, health, ingestion, registry
+from api.model_store import ModelStore
+from api.routers import features, health, ingestion, predictions, registry
 from taxi_platform.settings import Settings, load_settings
 
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.feast = FeastClient(settings)
         app.state.jobs = MaterializeJobs(settings)
+        app.state.models = ModelStore(settings.model_dir)
         yield
         app.state.jobs.shutdown()
 
@@ -43,5 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features.router, dependencies=reads)
     app.include_router(registry.router, dependencies=reads)
     app.include_router(ingestion.router, dependencies=reads)
+    app.include_router(predictions.router, dependencies=reads)
     app.include_router(health.router)
     return app

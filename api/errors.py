@@ -12,6 +12,7 @@ from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.feast_client import MissingJoinKeysError
+from api.model_store import NoModelError
 from taxi_platform.errors import PlatformError
 from taxi_platform.store.online_reader import FeatureRequestError, UnknownFeatureError
 
@@ -56,6 +57,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreUnavailableError)
     async def store_down(request: Request, exc: StoreUnavailableError) -> ORJSONResponse:
+        return _error(503, str(exc))
+
+    @app.exception_handler(NoModelError)
+    async def no_model(request: Request, exc: NoModelError) -> ORJSONResponse:
         return _error(503, str(exc))
 
     @app.exception_handler(StarletteHTTPException)

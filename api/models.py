@@ -227,3 +227,53 @@ class HealthReport(BaseModel):
 class ErrorBody(BaseModel):
     error: str
     detail: Any = None
+
+
+class TripRequest(Strict):
+    """A trip to score. Area and company features come from Feast with use_feast, else from here."""
+
+    trip_miles: float = Field(ge=0, le=500, examples=[3.5])
+    trip_seconds: int = Field(gt=0, le=86_400, examples=[900])
+    fare: float = Field(ge=0, le=1_000, examples=[12.25])
+    payment_type: str = Field("Credit Card", min_length=1, examples=["Credit Card"])
+    company: str | None = Field(None, examples=["Flash Cab"])
+    pickup_latitude: float | None = Field(None, ge=40, le=43, examples=[41.88])
+    pickup_longitude: float | None = Field(None, ge=-89, le=-86, examples=[-87.63])
+    dropoff_latitude: float | None = Field(None, ge=40, le=43)
+    dropoff_longitude: float | None = Field(None, ge=-89, le=-86)
+    pickup_community_area: int | None = Field(None, ge=1, le=77, examples=[8])
+    dropoff_community_area: int | None = Field(None, ge=1, le=77)
+    trip_start_timestamp: datetime | None = Field(None, description="Default: now (UTC).")
+    trip_id: str | None = None
+    avg_trip_distance: float | None = Field(None, ge=0, description="Used when use_feast=false.")
+    avg_fare: float | None = Field(None, ge=0)
+    avg_trip_seconds: float | None = Field(None, ge=0)
+    trips_last_24h: int | None = Field(None, ge=0)
+    company_avg_fare: float | None = Field(None, ge=0)
+    company_rating: float | None = Field(None, ge=1, le=5)
+
+
+class BatchPredictRequest(Strict):
+    trips: list[TripRequest] = Field(min_length=1)
+    use_feast_features: bool = True
+
+
+class UsedFeature(BaseModel):
+    value: Any
+    source: Literal["request", "feast", "derived", "missing"]
+    status: Status | None = None
+    event_timestamp: datetime | None = None
+    age_seconds: float | None = None
+
+
+class Prediction(BaseModel):
+    probability: float
+    big_tipper: bool
+    model_version: str
+    features: dict[str, UsedFeature]
+    warnings: list[str]
+
+
+class BatchPrediction(BaseModel):
+    model_version: str
+    predictions: list[Prediction]

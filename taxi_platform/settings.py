@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     api_max_entities: int = 1000
     api_store_timeout_seconds: float = 1.0
 
+    # Models: the TFX Pusher writes versioned SavedModels here; the API serves the newest
+    serving_model_dir: Path | None = None
+
     # Airflow (embedded: `airflow standalone` under var/airflow; see the README for production)
     airflow_host: str = "127.0.0.1"
     airflow_port: int = 8080
@@ -90,6 +93,11 @@ class Settings(BaseSettings):
     def api_key_list(self) -> list[str]:
         """TAXI_API_KEYS is comma-separated; write endpoints accept any of these keys."""
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @cached_property
+    def model_dir(self) -> Path:
+        """Where blessed models are pushed (one numbered subdirectory per version)."""
+        return self.serving_model_dir or self.var_dir / "serving_model"
 
     @cached_property
     def pipeline_python(self) -> Path:

@@ -22,6 +22,14 @@ from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
 from taxi_platform.store.repo import open_store
 
 TRAINING_SERVICE = "training_v1"
+LABEL = "tips"
+# Column kinds of the training CSV, shared with serving so that a prediction's tf.Example has
+# exactly the types CsvExampleGen inferred from this file (no training/serving skew).
+INT_COLUMNS = (
+    "event_timestamp", "trip_seconds", "trip_start_hour", "trip_start_day", "trip_start_month",
+    "pickup_community_area", "dropoff_community_area", "trips_last_24h",
+)  # fmt: skip
+STRING_COLUMNS = ("trip_id", "payment_type", "company")
 
 
 @dataclass
@@ -56,6 +64,8 @@ def build_training_set(settings: Settings, target: Path, limit: int | None = Non
     frame = frame.drop(columns=["area_id", "company_name"])
     since_epoch = frame["event_timestamp"] - pd.Timestamp(0, tz="UTC")
     frame["event_timestamp"] = since_epoch // pd.Timedelta(seconds=1)
+    for column in INT_COLUMNS:  # nullable ints stay ints in the CSV ("32", not "32.0")
+        frame[column] = frame[column].astype("Int64")
     frame = frame.sort_values(["event_timestamp", "trip_id"]).reset_index(drop=True)
     replace_file_atomically(target, lambda tmp: frame.to_csv(tmp, index=False))
     return TrainingSet(target, len(frame), list(frame.columns))

@@ -1,0 +1,67 @@
+"""Tip predictions: the newest blessed model, fed with the trip and its Feast features."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.dependencies import get_client
+from api.errors import STORE_ERRORS, StoreUnavailableError
+from api.feast_client import FeastClient
+from api.model_store import ModelStore
+from api.models import BatchPrediction, BatchPredictRequest, Prediction, TripRequest
+from api.prediction_features import assemble, to_example
+
+router = APIRouter(prefix="/taxi", tags=["predictions"])
+THRESHOLD = 0.5
+
+
+def get_models(request: Request) -> ModelStore:
+    return request.app.state.models
+
+
+@router.post("/predict", response_model=Prediction, responses={422: {}, 503: {}})
+def predict(
+    trip: TripRequest,
+    use_feast: bool = Query(True, description="Take area and company features from Feast."),
+    client: FeastClient = Depends(get_client),
+    models: ModelStore = Depends(get_models),
+) -> Prediction:
+    """P(tip > 20% of fare) for one trip, with the features used and their freshness."""
+    return _score(client, models, [trip], use_feast).predictions[0]
+
+
+@router.post("/predict/batch", response_model=BatchPrediction, responses={422: {}, 503: {}})
+def predict_batch(
+    body: BatchPredictRequest,
+    use_feast: bool | None = Query(None, description="Overrides use_feast_features."),
+    client: FeastClient = Depends(get_client),
+    models: ModelStore = Depends(get_models),
+) -> BatchPrediction:
+    use = body.use_feast_features if use_feast is None else use_feast
+    return _score(client, models, body.trips, use)
+
+
+def _score(
+    client, models: ModelStore, trips: list[TripRequest], use_feast: bool
+) -> BatchPrediction:
+    models.current()  # 503 before any work when no model exists yet
+    try:
+        assembled = assemble(client, trips, use_feast)
+    except STORE_ERRORS as exc:
+        raise StoreUnavailableError(
+            f"the online store did not answer: {type(exc).__name__}"
+        ) from None
+    model, probabilities = models.predict([to_example(used) for used, _ in assembled])
+    return BatchPrediction(
+        model_version=model.version,
+        predictions=[
+            Prediction(
+                probability=p,
+                big_tipper=p >= THRESHOLD,
+                model_version=model.version,
+                features=used,
+                warnings=warnings,
+            )
+            for p, (used, warnings) in zip(probabilities, assembled, strict=True)
+        ],
+    )
