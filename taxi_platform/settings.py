@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     feed_enabled: bool = True
     feed_schedule: str = "@hourly"
     feed_trips_per_interval: int = 2000
+    training_schedule: str = "@weekly"
+    training_steps: int = 2000
     task_retries: int = 2
     task_retry_delay_seconds: float = 30.0
     task_timeout_minutes: float = 30.0
@@ -103,6 +105,10 @@ class Settings(BaseSettings):
     def pipeline_python(self) -> Path:
         """Interpreter of the Python 3.10 TFX environment, for ExternalPythonOperator tasks."""
         return self.home / "tfx_pipeline" / ".venv" / "bin" / "python"
+
+    @cached_property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
 
     @cached_property
     def airflow_url(self) -> str:

@@ -19,6 +19,13 @@ def get_models(request: Request) -> ModelStore:
     return request.app.state.models
 
 
+@router.get("/model", responses={503: {}})
+def model(models: ModelStore = Depends(get_models)) -> dict[str, str]:
+    """The model version being served (the newest pushed); 503 before the first push."""
+    current = models.current()
+    return {"version": current.version, "path": str(current.path)}
+
+
 @router.post("/predict", response_model=Prediction, responses={422: {}, 503: {}})
 def predict(
     trip: TripRequest,
