@@ -22,6 +22,7 @@ lint: setup
 
 test: services lint  ## the whole test suite against real services
 	.venv/bin/pytest
+	tfx_pipeline/.venv/bin/python -m unittest discover -s tfx_pipeline/tests
 
 bench: setup services  ## benchmarks (heavy; results in bench/results, charts in docs/img)
 	.venv/bin/python bench/generator_throughput.py

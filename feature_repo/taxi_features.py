@@ -150,6 +150,45 @@ area_realtime_features = FeatureView(
     tags={"team": "mlops", "type": "stream", "granularity": "minutes"},
 )
 
+TRANSFORMED = Path(__file__).resolve().parent / "data" / "offline_store" / "transformed"
+Z_SCORES = ["trip_miles", "fare", "trip_seconds", "avg_trip_distance", "avg_fare",
+            "company_avg_fare", "company_rating"]  # fmt: skip
+INDEXES = ["pickup_latitude", "pickup_longitude", "dropoff_latitude", "dropoff_longitude",
+           "payment_type", "company", "trip_start_hour", "trip_start_day", "trip_start_month",
+           "pickup_community_area", "dropoff_community_area"]  # fmt: skip
+
+transformed_features = FeatureView(
+    name="transformed_features",
+    entities=[trip],
+    ttl=timedelta(0),  # no age limit: the TFX run decides what is current
+    schema=[
+        *(
+            _field(f"{n}_xf", Float32, f"{n}, z-scored by TFX Transform.", kind="z-score")
+            for n in Z_SCORES
+        ),
+        *(
+            _field(
+                f"{n}_xf",
+                Int64,
+                f"{n}, bucket or vocabulary index from TFX Transform.",
+                kind="index",
+            )
+            for n in INDEXES
+        ),
+        _field("tips_xf", Int64, "The label: 1 when tips > 20% of the fare.", role="label"),
+    ],
+    source=FileSource(
+        name="transformed_features_source",
+        path=str(TRANSFORMED / "*" / "*.parquet"),  # split=<split>/part-N.parquet
+        timestamp_field="event_timestamp",
+        created_timestamp_column="created_timestamp",
+        description="TFX Transform output written by the FeastPusher component.",
+    ),
+    owner=OWNER,
+    description="The TFX pipeline's transformed features, pushed by FeastPusher.",
+    tags={"team": "mlops", "type": "tfx", "granularity": "trip"},
+)
+
 model_inference_v1 = FeatureService(
     name="model_inference_v1",
     features=[

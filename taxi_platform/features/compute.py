@@ -66,7 +66,32 @@ def compute_features(settings: Settings) -> list[TableReport]:
     _register_trips(con, settings)
     reports = [_compute_table(con, settings, name) for name in FEATURE_TABLES]
     ensure_realtime_table(settings)
+    ensure_transformed_placeholder(settings)
     return reports
+
+
+TRANSFORMED_Z_SCORES = ("trip_miles", "fare", "trip_seconds", "avg_trip_distance", "avg_fare",
+                        "company_avg_fare", "company_rating")  # fmt: skip
+TRANSFORMED_INDEXES = ("pickup_latitude", "pickup_longitude", "dropoff_latitude",
+                       "dropoff_longitude", "payment_type", "company", "trip_start_hour",
+                       "trip_start_day", "trip_start_month", "pickup_community_area",
+                       "dropoff_community_area", "tips")  # fmt: skip
+TRANSFORMED_SCHEMA = pa.schema(
+    [("trip_id", pa.string()), ("event_timestamp", pa.timestamp("us", tz="UTC")),
+     ("created_timestamp", pa.timestamp("us", tz="UTC"))]
+    + [(f"{n}_xf", pa.float32()) for n in TRANSFORMED_Z_SCORES]
+    + [(f"{n}_xf", pa.int64()) for n in TRANSFORMED_INDEXES]
+)  # fmt: skip
+
+
+def ensure_transformed_placeholder(settings: Settings) -> Path:
+    """An empty split, so the transformed_features view reads (as empty) before any TFX run."""
+    path = settings.offline_dir / "transformed" / "split=none" / "part-00000.parquet"
+    if not path.exists():
+        replace_file_atomically(
+            path, lambda tmp: pq.write_table(TRANSFORMED_SCHEMA.empty_table(), tmp)
+        )
+    return path
 
 
 def ensure_realtime_table(settings: Settings) -> Path:

@@ -1,0 +1,1 @@
+"""Chicago Taxi TFX pipeline: module file, custom components and runners."""
