@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--pipeline-name", default="chicago_taxi_feast")
     add("--output-dir", default=str(REPO / "var/tfx"),
         help="pipeline root, metadata and serving models go under here")  # fmt: skip
+    add("--serving-model-dir", default="",
+        help="Pusher's versioned models (default OUTPUT_DIR/serving_model/NAME)")  # fmt: skip
     add("--module-file", default=str(HERE / "taxi_module.py"))
     add("--feast-repo-path", default=str(REPO / "feature_repo"))
     add("--api-url", default=os.environ.get("TAXI_API_URL", ""),
@@ -53,8 +55,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--no-push-offline", action="store_true", help="do not write the offline store")
     add("--train-steps", type=int, default=2000)
     add("--eval-steps", type=int, default=100)
-    add("--beam-arg", action="append", dest="beam_args", default=None,
-        help="Beam pipeline argument, repeatable (default: DirectRunner, multi-process)")
+    add(
+        "--beam-arg",
+        action="append",
+        dest="beam_args",
+        default=None,
+        help="Beam pipeline argument, repeatable (default: DirectRunner, multi-process)",
+    )
     return parser.parse_args(argv)
 
 
@@ -84,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         pipeline_root=str(output / "pipelines" / args.pipeline_name),
         data_root=str(Path(args.data_root).resolve()),
         module_file=str(Path(args.module_file).resolve()),
-        serving_model_dir=str(output / "serving_model" / args.pipeline_name),
+        serving_model_dir=args.serving_model_dir
+        or str(output / "serving_model" / args.pipeline_name),
         metadata_path=metadata_path,
         feast_repo_path=str(Path(args.feast_repo_path).resolve()),
         api_url=args.api_url or None,
