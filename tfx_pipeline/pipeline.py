@@ -58,7 +58,7 @@ def _user_code(module_file: str, **function: str) -> dict[str, str]:
     """
     if module_file.endswith(".py"):
         return {"module_file": module_file}
-    (argument, name), = function.items()
+    ((argument, name),) = function.items()
     return {argument: f"{module_file}.{name}"}
 
 

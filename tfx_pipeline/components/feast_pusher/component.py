@@ -39,9 +39,7 @@ class FeastPusherSpec(ComponentSpec):
     }
     INPUTS = {  # noqa: RUF012
         "transformed_examples": ChannelParameter(type=standard_artifacts.Examples),
-        "transform_graph": ChannelParameter(
-            type=standard_artifacts.TransformGraph, optional=True
-        ),
+        "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
     }
     OUTPUTS = {"push_result": ChannelParameter(type=FeastPushResult)}  # noqa: RUF012
 
