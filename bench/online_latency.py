@@ -152,10 +152,11 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # ibis under Feast's duckdb
     console = Console() if sys.stdout.isatty() else Console(width=140)
     _require_wrk()
-    load_start = os.getloadavg()[0]
-    runs, floors, trips_in_store = _bench(args, console)
+    load_start, commit = os.getloadavg()[0], _commit()  # the servers load the code as of now
+    raw, floors, trips_in_store = _bench(args, console)
+    runs = _aggregate(raw)
     checks = _checks(runs, floors, args.batches)
-    record = _record(args, runs, floors, checks, trips_in_store, load_start)
+    record = _record(args, commit, runs, raw, floors, checks, trips_in_store, load_start)
     _append(record)
     console.print(_runs_table(runs))
     console.print(_floors_table(floors))
@@ -171,6 +172,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each")
     parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES))
     parser.add_argument("--connections", type=int, nargs="+", default=list(CONNECTIONS))
+    parser.add_argument("--rounds", type=int, default=1, help="sweeps; cells report the median")
     parser.add_argument("--iterations", type=int, default=2000, help="Redis floor samples")
     parser.add_argument("--out", type=Path, default=None, help="parent of the temporary home")
     args = parser.parse_args()
@@ -267,7 +269,7 @@ def _pick_entities(settings: Settings, count: int) -> list[dict[str, Any]]:
     unique = list({row["trip_id"]: row for row in rows}.values())
     if len(unique) < count:
         raise SystemExit(f"only {len(unique)} trips have an area and a company; need {count}")
-    step = len(unique) // count
+    step = len(unique) // max(count, max(BATCHES))  # the same trips whatever --batches says
     return [
         {"trip_id": r["trip_id"], "area_id": int(r["pickup_community_area"]),
          "company_name": r["company"]}
@@ -372,28 +374,51 @@ def _measure_all(
     tmp: Path,
     console: Console,
 ) -> list[WrkRun]:
-    """Every cell (batch, connections), the servers back to back within it.
+    """Every cell (batch, connections) once per round, the servers back to back within it.
 
     All servers stay up (idle ones cost nothing), so a burst of other work on the machine
-    hits the servers of one cell alike instead of skewing one server's whole series.
+    hits the servers of one cell alike instead of skewing one server's whole series; rounds
+    spread each cell over time.
     """
-    runs = []
+    scripts = {}
     for batch in args.batches:
-        scripts = {}
         for target, url in urls.items():
             body = _body(target, entities[:batch])
             _check_answer(target, url, body, batch)
-            scripts[target] = _lua_script(tmp / f"{target}-{batch}.lua", body)
-        for connections in args.connections:
-            for target, url in urls.items():
-                run = _measure(target, url, scripts[target], batch, connections, args)
-                runs.append(run)
-                console.print(
-                    f"  {LABELS[target]:<22} batch {batch:>3}, {connections} conn: "
-                    f"p50 {run.p50_ms:7.2f} ms, p99 {run.p99_ms:7.2f} ms, "
-                    f"{run.requests_per_second:8,.0f} req/s (load {run.load_1min:.2f})"
-                )
+            scripts[target, batch] = _lua_script(tmp / f"{target}-{batch}.lua", body)
+    runs = []
+    for round_no in range(1, args.rounds + 1):
+        for batch in args.batches:
+            for connections in args.connections:
+                for target, url in urls.items():
+                    run = _measure(target, url, scripts[target, batch], batch, connections, args)
+                    runs.append(run)
+                    console.print(
+                        f"  round {round_no} {LABELS[target]:<22} batch {batch:>3}, "
+                        f"{connections} conn: p50 {run.p50_ms:7.2f} ms, p99 {run.p99_ms:7.2f} ms, "
+                        f"{run.requests_per_second:8,.0f} req/s (load {run.load_1min:.2f})"
+                    )
     return runs
+
+
+def _aggregate(raw: list[WrkRun]) -> list[WrkRun]:
+    """One run per cell: the median over rounds of p50, p99 and requests/s."""
+    cells: dict[tuple[str, int, int], list[WrkRun]] = {}
+    for run in raw:
+        cells.setdefault((run.target, run.batch, run.connections), []).append(run)
+    return [
+        WrkRun(
+            target, batch, connections,
+            p50_ms=statistics.median(r.p50_ms for r in runs),
+            p99_ms=statistics.median(r.p99_ms for r in runs),
+            requests_per_second=statistics.median(r.requests_per_second for r in runs),
+            requests=sum(r.requests for r in runs),
+            non_2xx=sum(r.non_2xx for r in runs),
+            socket_errors=sum(r.socket_errors for r in runs),
+            load_1min=round(statistics.fmean(r.load_1min for r in runs), 2),
+        )
+        for (target, batch, connections), runs in cells.items()
+    ]  # fmt: skip
 
 
 def _measure(
@@ -614,7 +639,9 @@ def _floor_of(floors: list[RedisFloor], batch: int) -> RedisFloor:
 
 def _record(
     args: argparse.Namespace,
+    commit: str,
     runs: list[WrkRun],
+    raw: list[WrkRun],
     floors: list[RedisFloor],
     checks: list[Check],
     trips_in_store: int,
@@ -623,11 +650,14 @@ def _record(
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
     return {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit,
         "feature_service": SERVICE,
         "trips_in_store": trips_in_store,
         "duration_s": args.duration,
         "warmup_s": args.warmup,
-        "runs": [asdict(r) for r in runs],
+        "rounds": args.rounds,
+        "runs": [asdict(r) for r in runs],  # per cell, the median over rounds
+        "round_runs": [asdict(r) for r in raw] if args.rounds > 1 else [],
         "redis_floor": [asdict(f) for f in floors],
         "targets": [
             {
@@ -651,6 +681,18 @@ def _record(
     }
 
 
+def _commit() -> str:
+    """The checkout measured, "+dirty" when the API or reader had uncommitted changes."""
+    git = ["git", "-C", str(PROJECT_ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "api", "taxi_platform"],
+        capture_output=True,
+        text=True,
+    )
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def _append(record: dict[str, Any]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a") as out:
@@ -665,8 +707,7 @@ def _runs_table(runs: list[WrkRun]) -> Table:
         table.add_row(
             LABELS[run.target], str(run.batch), str(run.connections), f"{run.p50_ms:.2f}",
             f"{run.p99_ms:.2f}", f"{run.requests_per_second:,.0f}", f"{run.load_1min:.2f}",
-            end_section=run.connections == max(r.connections for r in runs)
-            and run.batch == max(r.batch for r in runs),
+            end_section=run.target == list(LABELS)[-1],
         )  # fmt: skip
     return table
 
@@ -705,7 +746,8 @@ def _write_doc(
     lines = [
         "# Online feature latency: this API against `feast serve`",
         "",
-        f"Measured {record['at']} by `bench/online_latency.py` on {record['cpus']} CPUs "
+        f"Measured {record['at']} (commit {record['commit']}) by `bench/online_latency.py` "
+        f"on {record['cpus']} CPUs "
         f"(1-min load {record['load_1min_start']} at start, {record['load_1min_end']} at end; "
         f"wrk, the servers and Redis share the cores), feast {record['feast']}, "
         f"redis-py {record['redis_py']}, {record['wrk']}. Same Redis, same materialized data "
@@ -713,7 +755,9 @@ def _write_doc(
         f"`{SERVICE}` (7 features over the trip, area and company views) for trips with an "
         f"area and a company. wrk runs {record['duration_s']} s per cell after a "
         f"{record['warmup_s']} s warm-up: `-t1 -c1` and `-t2 -c8`; all servers stay up and "
-        "each cell measures them back to back, so bursts of other work hit them alike.",
+        "each cell measures them back to back, so bursts of other work hit them alike; "
+        f"{record['rounds']} round(s) of the whole sweep, each cell's numbers are the median "
+        "over rounds.",
         "",
         "* **this API**: `cd api && python main.py`, POST `/feast/online-features` with "
         '`{"entities": {"trip_id": [...], "area_id": [...], "company_name": [...]}, '
