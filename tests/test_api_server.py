@@ -96,7 +96,11 @@ def test_openapi_fuzzing_finds_no_server_error(server):
         @given(case=op.as_strategy())
         def check(case):
             response = case.call(headers={"X-API-Key": "k1"}, timeout=30)
-            if response.status_code >= 500 or "Traceback" in response.text:
+            # 503 is documented (no model pushed yet here); anything else 5xx is a defect
+            unexpected = response.status_code >= 500 and not (
+                response.status_code == 503 and "error" in response.json()
+            )
+            if unexpected or "Traceback" in response.text:
                 failures.append((case.method, case.path, response.status_code, response.text[:300]))
 
         check()
