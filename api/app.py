@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.feast = FeastClient(settings)
         app.state.jobs = MaterializeJobs(settings)
         app.state.models = ModelStore(settings.model_dir)
+        # Feast and TensorFlow leave ~200k long-lived objects; a full collection of them stalls
+        # a request ~120 ms (the batch-100 p99). Freeze them out of the collector once.
+        gc.collect()
+        gc.freeze()
         yield
         app.state.jobs.shutdown()
 
