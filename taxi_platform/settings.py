@@ -103,8 +103,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def pipeline_python(self) -> Path:
-        """Interpreter of the Python 3.10 TFX environment, for ExternalPythonOperator tasks."""
-        return self.home / "tfx_pipeline" / ".venv" / "bin" / "python"
+        """Interpreter of the Python 3.10 TFX environment, for ExternalPythonOperator tasks.
+
+        It lives with the code (scripts/setup.sh makes it), not with the data under TAXI_HOME.
+        """
+        return PROJECT_ROOT / "tfx_pipeline" / ".venv" / "bin" / "python"
 
     @cached_property
     def api_url(self) -> str:

@@ -200,10 +200,12 @@ def test_services_start_from_files_in_the_repository():
 
 
 def test_pipeline_env_is_where_the_settings_look_for_it():
-    """ExternalPythonOperator tasks run settings.pipeline_python, derived from TAXI_HOME."""
+    """ExternalPythonOperator tasks run settings.pipeline_python: tfx_pipeline/.venv next to the
+    code, which the image copies to TAXI_HOME."""
     dockerfile = dockerfile_of(services()["airflow-worker"])
     env = image_env(dockerfile)
-    python = str(load_settings(home=Path(env["TAXI_HOME"])).pipeline_python)
+    relative = load_settings().pipeline_python.relative_to(PROJECT_ROOT)
+    python = str(PurePosixPath(env["TAXI_HOME"]) / relative)
     assert env["TAXI_PIPELINE_PYTHON"] == python
     venv = str(PurePosixPath(python).parent.parent)
     stage_copies = [
