@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -60,6 +59,7 @@ from taxi_platform.data.ingest import ingest_sample_csv
 from taxi_platform.data.sample import fetch_sample, sample_csv_path
 from taxi_platform.features.compute import compute_features, feature_table_path
 from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
+from taxi_platform.store.isolated_home import make_isolated_home
 from taxi_platform.store.materialize import materialize_all
 from taxi_platform.store.repo import apply_repo, open_store
 
@@ -220,24 +220,8 @@ def _bench(
 
 
 def _make_home(root: Path, sample_csv: Path) -> Path:
-    """A home with a copy of feature_repo/ under a unique project, so Redis keys stay apart."""
-    repo = root / "feature_repo"
-    repo.mkdir(parents=True)
-    project = f"taxi_bench_{uuid.uuid4().hex[:8]}"
-    for source in (PROJECT_ROOT / "feature_repo").glob("*"):
-        if source.suffix == ".py":
-            shutil.copy(source, repo / source.name)
-        elif source.suffix == ".yaml":
-            text = source.read_text()
-            if "project: chicago_taxi" not in text:
-                raise SystemExit(f"{source} names no `project: chicago_taxi` to make unique")
-            (repo / source.name).write_text(
-                text.replace("project: chicago_taxi", f"project: {project}")
-            )
-    target = sample_csv_path(load_settings(home=root))
-    target.parent.mkdir(parents=True)
-    shutil.copy(sample_csv, target)
-    return root
+    """A home with its own Feast project (see taxi_platform.store.isolated_home)."""
+    return make_isolated_home(root, sample_csv, "taxi_bench")
 
 
 def _build_store(settings: Settings, console: Console) -> int:

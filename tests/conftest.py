@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,8 @@ import redis
 from taxi_platform.data.ingest import ingest_sample_csv
 from taxi_platform.data.sample import fetch_sample, sample_csv_path
 from taxi_platform.features.compute import compute_features
-from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
+from taxi_platform.settings import Settings, load_settings
+from taxi_platform.store.isolated_home import make_isolated_home
 from taxi_platform.store.materialize import materialize_all
 from taxi_platform.store.repo import apply_repo, open_store
 
@@ -27,23 +26,8 @@ def sample_csv() -> Path:
 
 
 def make_home(root: Path, sample_csv: Path) -> Path:
-    """A platform home with a copy of the Feast definitions under a unique project name.
-
-    The unique project keeps each test's Redis keys apart from the demo's and other tests'.
-    """
-    repo = root / "feature_repo"
-    repo.mkdir(parents=True)
-    project = f"taxi_test_{uuid.uuid4().hex[:8]}"
-    for source in (PROJECT_ROOT / "feature_repo").glob("*"):
-        if source.suffix == ".py":
-            shutil.copy(source, repo / source.name)
-        elif source.suffix == ".yaml":
-            text = source.read_text().replace("project: chicago_taxi", f"project: {project}")
-            (repo / source.name).write_text(text)
-    target = sample_csv_path(load_settings(home=root))
-    target.parent.mkdir(parents=True)
-    shutil.copy(sample_csv, target)
-    return root
+    """A home with its own Feast project (see taxi_platform.store.isolated_home)."""
+    return make_isolated_home(root, sample_csv, "taxi_test")
 
 
 def build_store(settings: Settings) -> Settings:
