@@ -29,6 +29,23 @@ def _error(status: int, message: str, detail=None) -> ORJSONResponse:
     return ORJSONResponse({"error": message, "detail": detail}, status_code=status)
 
 
+# Errors whose message is the whole answer (Starlette picks the most specific class)
+STATUS_BY_ERROR: dict[type[Exception], int] = {
+    FeatureRequestError: 422,
+    MissingJoinKeysError: 422,
+    PlatformError: 400,
+    StoreUnavailableError: 503,
+    NoModelError: 503,
+}
+
+
+def _plain_handler(status: int):
+    async def handler(request: Request, exc: Exception) -> ORJSONResponse:
+        return _error(status, str(exc))
+
+    return handler
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> ORJSONResponse:
@@ -43,25 +60,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unknown(request: Request, exc: UnknownFeatureError) -> ORJSONResponse:
         return _error(404, str(exc), {"valid": exc.valid})
 
-    @app.exception_handler(FeatureRequestError)
-    async def bad_features(request: Request, exc: FeatureRequestError) -> ORJSONResponse:
-        return _error(422, str(exc))
-
-    @app.exception_handler(MissingJoinKeysError)
-    async def missing_keys(request: Request, exc: MissingJoinKeysError) -> ORJSONResponse:
-        return _error(422, str(exc))
-
-    @app.exception_handler(PlatformError)
-    async def platform_error(request: Request, exc: PlatformError) -> ORJSONResponse:
-        return _error(400, str(exc))
-
-    @app.exception_handler(StoreUnavailableError)
-    async def store_down(request: Request, exc: StoreUnavailableError) -> ORJSONResponse:
-        return _error(503, str(exc))
-
-    @app.exception_handler(NoModelError)
-    async def no_model(request: Request, exc: NoModelError) -> ORJSONResponse:
-        return _error(503, str(exc))
+    for error_type, status in STATUS_BY_ERROR.items():
+        app.add_exception_handler(error_type, _plain_handler(status))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
