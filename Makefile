@@ -14,7 +14,7 @@ stop:  ## stop what the demo and the scripts started (Airflow, Feast UI, our Red
 services: setup  ## start the backing services the tests need (Redis, PostgreSQL; Chromium)
 	scripts/services.sh start redis
 	scripts/services.sh start postgres
-	scripts/ensure_browser.sh
+	scripts/ensure_package.sh chromium
 
 lint: setup
 	.venv/bin/ruff check .
@@ -25,8 +25,10 @@ test: services lint  ## the whole test suite against real services
 	tfx_pipeline/.venv/bin/python -m unittest discover -s tfx_pipeline/tests
 
 bench: setup services  ## benchmarks (heavy; results in bench/results, charts in docs/img)
+	scripts/ensure_package.sh wrk
 	.venv/bin/python bench/generator_throughput.py
 	.venv/bin/python bench/materialize_throughput.py
+	.venv/bin/python bench/online_latency.py --rounds 3
 
 clean: stop  ## remove runtime state (data, registries, online store, Airflow home, logs)
 	rm -rf var feature_repo/data

@@ -25,12 +25,8 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,8 +40,6 @@ from typing import Any
 
 import feast
 import httpx
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import redis
 from feast import FeatureStore
 from feast.infra.key_encoding_utils import serialize_entity_key
@@ -55,13 +49,23 @@ from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from rich.console import Console
 from rich.table import Table
 
-from taxi_platform.data.ingest import ingest_sample_csv
-from taxi_platform.data.sample import fetch_sample, sample_csv_path
-from taxi_platform.features.compute import compute_features, feature_table_path
+from bench.harness import (
+    append_jsonl,
+    build_store,
+    current_commit,
+    free_port,
+    lua_script,
+    make_home,
+    redis_env,
+    require_wrk,
+    running,
+    spread_trips,
+    wrk,
+    wrk_version,
+)
+from taxi_platform.data.sample import fetch_sample
 from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
-from taxi_platform.store.isolated_home import make_isolated_home
-from taxi_platform.store.materialize import materialize_all
-from taxi_platform.store.repo import apply_repo, open_store
+from taxi_platform.store.repo import open_store
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "online_latency.jsonl"
@@ -80,7 +84,6 @@ SERVER_OF = {"api": "api", "api_ids": "api", "feast": "feast", "empty": "empty"}
 LATENCY_RATIO = 1 / 3  # p50 and p99 at most a third of feast serve's
 THROUGHPUT_RATIO = 3.0  # requests/s at 8 connections at least three times feast serve's
 FLOOR_RATIO = 1.5  # p50 at 1 connection within 1.5x of empty endpoint + Redis floor
-WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 
 @dataclass
@@ -151,13 +154,13 @@ def main() -> None:
     args = _parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # ibis under Feast's duckdb
     console = Console() if sys.stdout.isatty() else Console(width=140)
-    _require_wrk()
-    load_start, commit = os.getloadavg()[0], _commit()  # the servers load the code as of now
+    require_wrk()
+    load_start, commit = os.getloadavg()[0], current_commit()  # the servers load the code as of now
     raw, floors, trips_in_store = _bench(args, console)
     runs = _aggregate(raw)
     checks = _checks(runs, floors, args.batches)
     record = _record(args, commit, runs, raw, floors, checks, trips_in_store, load_start)
-    _append(record)
+    append_jsonl(RESULTS, record)
     console.print(_runs_table(runs))
     console.print(_floors_table(floors))
     console.print(_checks_table(checks))
@@ -181,11 +184,6 @@ def _parse_args() -> argparse.Namespace:
     return args
 
 
-def _require_wrk() -> None:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -197,9 +195,9 @@ def _bench(
     tmp = Path(tempfile.mkdtemp(prefix="online-latency-", dir=args.out))
     settings: Settings | None = None
     try:
-        home = _make_home(tmp / "home", sample)
+        home = make_home(tmp / "home", sample)
         settings = load_settings(home=home, profile="redis")
-        trips_in_store = _build_store(settings, console)
+        trips_in_store = build_store(settings, console)
         entities = _pick_entities(settings, max(args.batches))
         with ExitStack() as servers:
             urls = {
@@ -219,45 +217,12 @@ def _bench(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _make_home(root: Path, sample_csv: Path) -> Path:
-    """A home with its own Feast project (see taxi_platform.store.isolated_home)."""
-    return make_isolated_home(root, sample_csv, "taxi_bench")
-
-
-def _build_store(settings: Settings, console: Console) -> int:
-    """The main job on the real sample: ingest, features, apply, materialize into Redis."""
-    began = time.perf_counter()
-    ingest_sample_csv(settings, sample_csv_path(settings))
-    compute_features(settings)
-    apply_repo(settings)
-    report = materialize_all(settings, progress=False)
-    trips = report.rows.get("trip_features", 0)
-    console.print(f"store built in {time.perf_counter() - began:.1f} s: {report.rows}")
-    return trips
-
-
 def _pick_entities(settings: Settings, count: int) -> list[dict[str, Any]]:
-    """``count`` trips with an area and a company, evenly spread over the trips sorted by id.
-
-    Deterministic, and spread so a batch spans many areas and companies as real traffic would.
-    """
-    table = pq.read_table(
-        feature_table_path(settings, "trip_features"),
-        columns=["trip_id", "pickup_community_area", "company"],
-    )
-    keep = pc.and_(
-        pc.is_valid(table["pickup_community_area"]),
-        pc.and_(pc.is_valid(table["company"]), pc.not_equal(table["company"], "")),
-    )
-    rows = sorted(table.filter(keep).to_pylist(), key=lambda row: row["trip_id"])
-    unique = list({row["trip_id"]: row for row in rows}.values())
-    if len(unique) < count:
-        raise SystemExit(f"only {len(unique)} trips have an area and a company; need {count}")
-    step = len(unique) // max(count, max(BATCHES))  # the same trips whatever --batches says
+    """Join keys of ``count`` real trips spread over the store (see harness.spread_trips)."""
     return [
         {"trip_id": r["trip_id"], "area_id": int(r["pickup_community_area"]),
          "company_name": r["company"]}
-        for r in unique[::step][:count]
+        for r in spread_trips(settings, count, max(BATCHES))
     ]  # fmt: skip
 
 
@@ -266,27 +231,11 @@ def _pick_entities(settings: Settings, count: int) -> list[dict[str, Any]]:
 
 @contextmanager
 def _server(server: str, settings: Settings, tmp: Path) -> Iterator[str]:
-    """Start one server in its own process group, wait until it answers, stop it afterwards."""
-    port = _free_port()
+    """One server on the bench home, up for the duration of the block; yields its URL."""
+    port = free_port()
     command, cwd, path = _server_command(server, settings, port)
-    env = {
-        **os.environ,
-        "TAXI_HOME": str(settings.home),
-        "TAXI_PROFILE": "redis",
-        "TAXI_REDIS_CONNECTION_STRING": settings.redis_connection_string,
-        "TAXI_REDIS_TYPE": settings.redis_type,
-    }
-    log_path = tmp / f"{server}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}{path}"
-    try:
-        _wait_until_up(process, f"http://127.0.0.1:{port}", log_path)
-        yield url
-    finally:
-        _stop(process)
+    with running(command, cwd, redis_env(settings), port, tmp / f"{server}.log") as base:
+        yield base + path
 
 
 def _server_command(server: str, settings: Settings, port: int) -> tuple[list[str], Path, str]:
@@ -312,42 +261,6 @@ def _server_command(server: str, settings: Settings, port: int) -> tuple[list[st
     return command, PROJECT_ROOT, "/"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(process: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
-    """Any HTTP answer means the server listens; a dead process or 90 s without one fails."""
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}:\n{_tail(log_path)}")
-        try:
-            httpx.get(f"{base}/health", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not answer within 90 s:\n{_tail(log_path)}")
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the server's own process group (gunicorn's workers too), then kill if stuck."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-
-
 # ---------------------------------------------------------------- wrk
 
 
@@ -369,7 +282,7 @@ def _measure_all(
         for target, url in urls.items():
             body = _body(target, entities[:batch])
             _check_answer(target, url, body, batch)
-            scripts[target, batch] = _lua_script(tmp / f"{target}-{batch}.lua", body)
+            scripts[target, batch] = lua_script(tmp / f"{target}-{batch}.lua", body)
     runs = []
     for round_no in range(1, args.rounds + 1):
         for batch in args.batches:
@@ -409,9 +322,9 @@ def _measure(
     target: str, url: str, script: Path, batch: int, connections: int, args: argparse.Namespace
 ) -> WrkRun:
     """A short warm-up, then the measurement; any error answer under load fails the run."""
-    _wrk(url, script, connections, args.warmup)
+    wrk(url, script, connections, args.warmup)
     load = os.getloadavg()[0]
-    run = _parse_wrk(_wrk(url, script, connections, args.duration))
+    run = wrk(url, script, connections, args.duration)
     if run["non_2xx"] or run["socket_errors"]:
         raise SystemExit(f"{target} batch {batch}, {connections} conns: errors under load: {run}")
     return WrkRun(target, batch, connections, **run, load_1min=round(load, 2))
@@ -447,49 +360,6 @@ def _check_answer(target: str, url: str, body: bytes, batch: int) -> None:
         statuses = [c["status"] for r in data["results"] for c in r["features"].values()]
     if len(statuses) != 7 * batch or set(statuses) != {"PRESENT"}:
         raise SystemExit(f"{target} batch {batch}: not 7 PRESENT values per entity: {statuses}")
-
-
-def _lua_script(path: Path, body: bytes) -> Path:
-    """A wrk script POSTing the fixed JSON body (Lua long bracket: no escaping needed)."""
-    path.write_text(
-        'wrk.method = "POST"\n'
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = [==[{body.decode()}]==]\n"
-    )
-    return path
-
-
-def _wrk(url: str, script: Path, connections: int, seconds: int) -> str:
-    threads = min(connections, 2)  # -t1 -c1, and -t2 -c8
-    command = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-        "--latency", "-s", str(script), url,
-    ]  # fmt: skip
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
-
-
-def _parse_wrk(output: str) -> dict[str, Any]:
-    """p50, p99 and requests/s from wrk's --latency report, plus its error counts."""
-    percentiles = {
-        match[1]: float(match[2]) * WRK_UNITS[match[3]]
-        for match in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
-    }
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
-    requests = re.search(r"^\s+(\d+) requests in", output, re.M)
-    if len(percentiles) != 2 or rps is None or requests is None:
-        raise SystemExit(f"cannot read wrk's output:\n{output}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    return {
-        "p50_ms": round(percentiles["50"], 3),
-        "p99_ms": round(percentiles["99"], 3),
-        "requests_per_second": round(float(rps[1]), 1),
-        "requests": int(requests[1]),
-        "non_2xx": int(non_2xx[1]) if non_2xx else 0,
-        "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
-    }
 
 
 # ---------------------------------------------------------------- Redis floor
@@ -631,7 +501,6 @@ def _record(
     trips_in_store: int,
     load_start: float,
 ) -> dict[str, Any]:
-    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
     return {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit,
@@ -661,26 +530,8 @@ def _record(
         "python": platform.python_version(),
         "feast": feast.__version__,
         "redis_py": redis.__version__,
-        "wrk": wrk_version.split(" [")[0].strip(),
+        "wrk": wrk_version(),
     }
-
-
-def _commit() -> str:
-    """The checkout measured, "+dirty" when the API or reader had uncommitted changes."""
-    git = ["git", "-C", str(PROJECT_ROOT)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(
-        [*git, "status", "--porcelain", "--", "api", "taxi_platform"],
-        capture_output=True,
-        text=True,
-    )
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
-def _append(record: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(record) + "\n")
 
 
 def _runs_table(runs: list[WrkRun]) -> Table:

@@ -12,6 +12,7 @@ from typing import Any
 from airflow.sdk import DAG, CronDataIntervalTimetable, task
 
 from taxi_platform.orchestration.dag_defaults import START_DATE, TAGS, default_args
+from taxi_platform.orchestration.training import CODE_ROOT, pipeline_arguments
 from taxi_platform.settings import load_settings
 
 SETTINGS = load_settings()
@@ -29,29 +30,29 @@ with DAG(
 
     @task
     def build_training_set() -> dict[str, Any]:
+        """Skips the run (not fails it) while the feature pipeline has not produced features."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from taxi_platform.features.compute import feature_table_path
         from taxi_platform.jobs.training_set import build_training_set as build
 
         settings = load_settings()
-        result = build(settings, settings.var_dir / "training" / "data.csv")
+        if not feature_table_path(settings, "trip_features").exists():
+            raise AirflowSkipException("no trip features yet; run taxi_feature_pipeline first")
+        target = settings.var_dir / "training" / "data.csv"
+        result = build(settings, target, limit=settings.training_max_trips or None)
         return {"data_root": str(result.path.parent), "rows": result.rows}
 
     @task.external_python(python=str(SETTINGS.pipeline_python), expect_airflow=False)
-    def run_tfx_pipeline(
-        training: dict, home: str, serving_dir: str, api_url: str, api_key: str, steps: int
-    ) -> str:
+    def run_tfx_pipeline(training: dict, code_root: str, args: list, serving_dir: str) -> str:
         """BeamDagRunner in the pipeline environment; returns the newest pushed version."""
         import os
         import sys
 
-        sys.path.insert(0, home)
+        sys.path.insert(0, code_root)
         from tfx_pipeline.run_pipeline import main
 
-        args = [
-            "--data-root", training["data_root"], "--serving-model-dir", serving_dir,
-            "--train-steps", str(steps), "--output-dir", os.path.join(home, "var", "tfx"),
-        ]  # fmt: skip
-        args += ["--api-url", api_url, "--api-key", api_key] if api_key else ["--no-push-online"]
-        main(args)
+        main(["--data-root", training["data_root"], *args])
         versions = sorted(v for v in os.listdir(serving_dir) if v.isdigit())
         return versions[-1] if versions else ""
 
@@ -65,10 +66,8 @@ with DAG(
     publish_model(
         run_tfx_pipeline(
             build_training_set(),
-            home=str(SETTINGS.home),
+            code_root=CODE_ROOT,
+            args=pipeline_arguments(SETTINGS),
             serving_dir=str(SETTINGS.model_dir),
-            api_url=SETTINGS.api_url,
-            api_key=(SETTINGS.api_key_list or [""])[0],
-            steps=SETTINGS.training_steps,
         )
     )

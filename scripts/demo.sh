@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
 # The main job end to end through Airflow, on embedded defaults (SQLite online store):
-# start `airflow standalone`, trigger the feature DAG through the REST API, wait for it, print
-# the run's task states and a sample online lookup. Airflow keeps running afterwards: its
-# hourly DAGs feed new trips and materialize them; `make stop` stops it.
+# start `airflow standalone`, run the feature DAG through the REST API, start the feature API,
+# run the training DAG (Feast training set -> TFX pipeline with FeastPusher -> a blessed model
+# the API serves) and ask the API for predictions. Airflow keeps running afterwards: its hourly
+# DAGs feed new trips and materialize them; `make stop` stops it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 check_profile
+use_api_key
 cli() { "$VENV/bin/taxi-platform" "$@"; }
 [[ $TAXI_PROFILE == redis ]] && "$ROOT/scripts/services.sh" start redis
 
-say "1/4 starting Airflow (standalone, AIRFLOW_HOME=var/airflow)"
+say "1/6 starting Airflow (standalone, AIRFLOW_HOME=var/airflow)"
 cli airflow start
-say "2/4 running the feature DAG through the Airflow REST API"
+say "2/6 running the feature DAG through the Airflow REST API"
 cli airflow trigger taxi_feature_pipeline --show load_trips --show materialize
-say "3/4 the online store serves (model_inference_v1, newest trips)"
+say "3/6 the online store serves (model_inference_v1, newest trips)"
 cli lookup --newest 3
-say "4/4 starting the feature API"
+say "4/6 starting the feature API"
 "$ROOT/scripts/start_feast.sh" --api
+say "5/6 running the training DAG (TFX on the real sample; about 6 minutes on 2 cores)"
+cli airflow trigger taxi_training_pipeline --timeout 3600 --show build_training_set \
+  --show publish_model
+say "6/6 predictions for the newest trips, with their Feast features, next to the real tips"
+cli predict --newest 5
+api="http://${TAXI_API_HOST:-127.0.0.1}:${TAXI_API_PORT:-8000}"
 say "done. Airflow UI: http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080} (login printed above);"
+say "feature and prediction API: $api/docs (write key in var/api_key unless TAXI_API_KEYS is set);"
 say "taxi_synthetic_feed and taxi_materialize_incremental keep the store fresh hourly; stop with: make stop"

@@ -12,6 +12,15 @@ mkdir -p "$RUN_DIR" "$LOG_DIR"
 say() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*"; }
 die() { printf '[%s] error: %s\n' "$(basename "$0" .sh)" "$*" >&2; exit 1; }
 
+use_api_key() {  # the demo's write key (FeastPusher materializes through the API), kept in var/
+  if [[ -z "${TAXI_API_KEYS:-}" ]]; then
+    local keyfile="$ROOT/var/api_key"
+    [[ -s "$keyfile" ]] || (umask 077; "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))' >"$keyfile")
+    TAXI_API_KEYS=$(cat "$keyfile")
+  fi
+  export TAXI_API_KEYS
+}
+
 check_profile() {
   case "$TAXI_PROFILE" in
     sqlite|redis) ;;

@@ -210,6 +210,35 @@ def lookup_cmd(trip_ids: tuple[str, ...], newest: int | None, service: str) -> N
     console.print_json(data=_readable(rows))
 
 
+@cli.command("predict")
+@click.argument("trip_ids", nargs=-1)
+@click.option("--newest", type=click.IntRange(min=1), help="Predict the N newest stored trips.")
+@fail_cleanly
+def predict_cmd(trip_ids: tuple[str, ...], newest: int | None) -> None:
+    """Ask the prediction API about stored trips (Feast features), next to their real tips."""
+    from taxi_platform.jobs.feature_job import newest_trip_ids
+    from taxi_platform.prediction_client import predict_trips, stored_trips
+
+    settings = _settings()
+    ids = list(trip_ids) + (newest_trip_ids(settings, newest) if newest else [])
+    if not ids:
+        raise PlatformError("give trip ids or --newest N")
+    rows = stored_trips(settings, ids)
+    answer = predict_trips(settings, rows)
+    table = Table(title=f"P(tip > 20% of fare), model {answer['model_version']}")
+    for column in ("trip", "fare", "probability", "predicted", "actual tip", "area avg fare"):
+        table.add_column(column, justify="left" if column == "trip" else "right")
+    for row, prediction in zip(rows, answer["predictions"], strict=True):
+        area_fare = prediction["features"].get("avg_fare", {}).get("value")
+        table.add_row(
+            row["trip_id"], f"{row['fare']:.2f}", f"{prediction['probability']:.3f}",
+            "big tipper" if prediction["big_tipper"] else "-",
+            f"{row['tips'] / row['fare']:.0%}" if row.get("tips") is not None else "?",
+            f"{area_fare:.2f}" if area_fare is not None else "missing",
+        )  # fmt: skip
+    console.print(table)
+
+
 @cli.command("training-set")
 @click.option(
     "--out", type=click.Path(path_type=Path), help="CSV path (default var/training/data.csv)."

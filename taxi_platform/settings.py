@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     feed_trips_per_interval: int = 2000
     training_schedule: str = "@weekly"
     training_steps: int = 2000
+    training_max_trips: int = 0  # 0: every stored trip; else the earliest N (quick runs, tests)
+    training_eval_steps: int = 100
     task_retries: int = 2
     task_retry_delay_seconds: float = 30.0
     task_timeout_minutes: float = 30.0

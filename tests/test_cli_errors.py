@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from taxi_platform.cli import cli
+from tests.test_dag_faults import free_port
 
 CLI = str(Path(sys.executable).parent / "taxi-platform")
 
@@ -123,3 +124,13 @@ def test_redis_down_is_one_line(stored: Path) -> None:
 
 def test_no_trips_yet(home: Path) -> None:
     assert_one_line_error(run(home, "features"), "no trips", "ingest-sample")
+
+
+def test_predict_unknown_trip(stored: Path) -> None:
+    result = run(stored, "predict", "trip_nope")
+    assert_one_line_error(result, "unknown trip ids ['trip_nope']", "lookup --newest")
+
+
+def test_predict_without_api(stored: Path) -> None:
+    result = run(stored, "predict", "--newest", "2", TAXI_API_PORT=str(free_port()))
+    assert_one_line_error(result, "does not answer", "start_feast.sh --api")

@@ -1,57 +1,74 @@
-"""Issue 5 end to end on a small sample: Feast training set -> TFX pipeline (pipeline env) ->
-FeastPusher through the running API -> a pushed model served by /taxi/predict."""
+"""Issue 5 end to end on a small sample, through the training DAG (dag.test()):
+Feast training set -> TFX pipeline in its environment -> FeastPusher through the running API ->
+the pushed model served by /taxi/predict, with the same predictions as inside the pipeline."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from taxi_platform.jobs.training_set import build_training_set
 from taxi_platform.settings import PROJECT_ROOT, load_settings
+from tests.airflow_support import configure_airflow, run_dag, task_states
 from tests.conftest import build_store, make_home
 from tests.test_dag_faults import free_port
 
 KEY = "e2e-key"
-ROWS = 3000
+TRIPS = 3000
+PARITY_TRIPS = 500
+TRIP_FIELDS = (
+    "trip_id", "trip_miles", "trip_seconds", "fare", "payment_type", "company",
+    "pickup_latitude", "pickup_longitude", "dropoff_latitude", "dropoff_longitude",
+    "pickup_community_area", "dropoff_community_area", "avg_trip_distance", "avg_fare",
+    "avg_trip_seconds", "trips_last_24h", "company_avg_fare", "company_rating",
+)  # fmt: skip
+EXAMPLE_TRIP = {
+    "trip_miles": 3.5, "trip_seconds": 900, "fare": 12.0, "payment_type": "Credit Card",
+    "pickup_latitude": 41.88, "pickup_longitude": -87.63, "pickup_community_area": 8,
+    "company": "Flash Cab",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, sample_csv):
+    """The store built from the real sample, the API running, the training DAG run once."""
     home = make_home(tmp_path_factory.mktemp("e2e") / "home", sample_csv)
-    settings = build_store(load_settings(home=home))
-    training = build_training_set(settings, home / "var" / "training" / "data.csv", limit=ROWS)
     port = free_port()
-    env = {**os.environ, "TAXI_HOME": str(home), "TAXI_API_KEYS": KEY, "TAXI_API_PORT": str(port)}
-    api = subprocess.Popen([sys.executable, "main.py"], cwd=PROJECT_ROOT / "api", env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        pipeline = subprocess.run(
-            [str(settings.pipeline_python), "-m", "tfx_pipeline.run_pipeline",
-             "--data-root", str(training.path.parent), "--output-dir", str(home / "var" / "tfx"),
-             "--serving-model-dir", str(settings.model_dir),
-             "--feast-repo-path", str(settings.feature_repo),
-             "--api-url", url, "--api-key", KEY, "--train-steps", "300", "--eval-steps", "20"],
-            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1500,
-        )  # fmt: skip
-        assert pipeline.returncode == 0, pipeline.stderr[-3000:]
-        yield settings, url, training
-    finally:
-        api.terminate()
-        api.wait(timeout=10)
+    env = {
+        "TAXI_HOME": str(home), "TAXI_PROFILE": "sqlite", "TAXI_API_KEYS": KEY,
+        "TAXI_API_PORT": str(port), "TAXI_TRAINING_MAX_TRIPS": str(TRIPS),
+        "TAXI_TRAINING_STEPS": "300", "TAXI_TRAINING_EVAL_STEPS": "20", "TAXI_TASK_RETRIES": "0",
+    }  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        configure_airflow(tmp_path_factory.mktemp("airflow"))
+        settings = build_store(load_settings())
+        api = subprocess.Popen(
+            [sys.executable, "main.py"], cwd=PROJECT_ROOT / "api", env=os.environ
+        )
+        try:
+            url = _wait_healthy(f"http://127.0.0.1:{port}")
+            run = run_dag("taxi_training_pipeline")
+            assert run.state == "success", task_states(run)
+            yield settings, url
+        finally:
+            api.terminate()
+            api.wait(timeout=10)
 
 
-def _wait_healthy(url: str) -> None:
+def _wait_healthy(url: str) -> str:
     for _ in range(300):
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
+                return url
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
@@ -59,14 +76,10 @@ def _wait_healthy(url: str) -> None:
 
 
 def test_feast_pusher_stored_every_transformed_row(trained):
-    settings, url, training = trained
+    settings, url = trained
     splits = settings.offline_dir / "transformed"
-    rows = sum(
-        pq.read_metadata(f).num_rows
-        for f in splits.glob("split=*/*.parquet")
-        if "none" not in str(f)
-    )
-    assert rows == training.rows == ROWS
+    rows = sum(pq.read_metadata(f).num_rows for f in splits.glob("split=*/*.parquet"))
+    assert rows == TRIPS
     trip_id = pq.read_table(next(splits.glob("split=train/*.parquet"))).column("trip_id")[0].as_py()
     cell = httpx.post(
         f"{url}/feast/online-features",
@@ -75,19 +88,59 @@ def test_feast_pusher_stored_every_transformed_row(trained):
     assert cell["status"] == "PRESENT" and cell["value"] is not None
 
 
-def test_pushed_model_is_served(trained):
-    settings, url, _ = trained
-    version = httpx.get(f"{url}/taxi/model", timeout=120).json()["version"]  # loads TF
-    assert (settings.model_dir / version / "saved_model.pb").exists()
-    trip = {"trip_miles": 3.5, "trip_seconds": 900, "fare": 12.0, "payment_type": "Credit Card",
-            "pickup_latitude": 41.88, "pickup_longitude": -87.63, "pickup_community_area": 8,
-            "company": "Flash Cab"}  # fmt: skip
-    one = httpx.post(f"{url}/taxi/predict?use_feast=true", json=trip, timeout=60).json()
+def test_dag_published_the_model_the_api_serves(trained):
+    settings, url = trained
+    version = httpx.get(f"{url}/taxi/model", timeout=120).json()["version"]
+    newest = max(p.name for p in settings.model_dir.iterdir() if p.name.isdigit())
+    assert version == newest and (settings.model_dir / version / "saved_model.pb").exists()
+    one = httpx.post(f"{url}/taxi/predict?use_feast=true", json=EXAMPLE_TRIP, timeout=60).json()
     assert 0 <= one["probability"] <= 1 and one["model_version"] == version
     assert one["features"]["avg_fare"]["source"] in ("feast", "missing")
-    batch = httpx.post(f"{url}/taxi/predict/batch", json={"trips": [trip] * 5}, timeout=60).json()
+    batch = httpx.post(f"{url}/taxi/predict/batch", json={"trips": [EXAMPLE_TRIP] * 5}).json()
     assert [p["probability"] for p in batch["predictions"]] == pytest.approx(
         [one["probability"]] * 5, abs=1e-6
     )
-    bad = httpx.post(f"{url}/taxi/predict", json={**trip, "trip_miles": -1})
+    bad = httpx.post(f"{url}/taxi/predict", json={**EXAMPLE_TRIP, "trip_miles": -1})
     assert bad.status_code == 422 and "trip_miles" in bad.text
+
+
+def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
+    """500 eval examples of ExampleGen, scored inside the pipeline and through the API."""
+    settings, url = trained
+    examples = sorted(
+        (settings.var_dir / "tfx" / "pipelines").glob("*/CsvExampleGen/examples/*/Split-eval"),
+        key=lambda p: int(p.parent.name),
+    )[-1]
+    version = httpx.get(f"{url}/taxi/model", timeout=120).json()["version"]
+    scores = tmp_path / "scores.jsonl"
+    subprocess.run(
+        [str(settings.pipeline_python), "-m", "tfx_pipeline.score_examples",
+         "--examples", str(examples), "--model", str(settings.model_dir / version),
+         "--limit", str(PARITY_TRIPS), "--output", str(scores)],
+        cwd=PROJECT_ROOT, check=True, timeout=600,
+    )  # fmt: skip
+    scored = [json.loads(line) for line in scores.read_text().splitlines()]
+    assert len(scored) == PARITY_TRIPS
+    trips = [_trip_request(row["features"]) for row in scored]
+    served = []
+    for start in range(0, len(trips), 100):
+        response = httpx.post(
+            f"{url}/taxi/predict/batch?use_feast=false",
+            json={"trips": trips[start : start + 100]},
+            timeout=120,
+        )
+        assert response.status_code == 200, response.text
+        served += response.json()["predictions"]
+    for row, prediction in zip(scored, served, strict=True):
+        for derived in ("trip_start_hour", "trip_start_day", "trip_start_month"):
+            assert prediction["features"][derived]["value"] == row["features"][derived]
+    expected = [row["probability"] for row in scored]
+    assert [p["probability"] for p in served] == pytest.approx(expected, abs=1e-5)
+    assert len({round(p, 3) for p in expected}) > 50  # real scores, not one constant
+
+
+def _trip_request(features: dict) -> dict:
+    """The API's trip body for a raw example: its fields, the Feast values it was trained on."""
+    trip = {name: features.get(name) for name in TRIP_FIELDS if features.get(name) is not None}
+    start = datetime.fromtimestamp(features["event_timestamp"], UTC)
+    return {**trip, "trip_start_timestamp": start.isoformat()}

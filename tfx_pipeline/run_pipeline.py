@@ -36,6 +36,11 @@ REPO = HERE.parent
 DEFAULT_BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 
 
+def _key_from_environment() -> str:
+    keys = os.environ.get("TAXI_API_KEYS", "").split(",")
+    return os.environ.get("TAXI_API_KEY") or keys[0].strip()
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
@@ -49,8 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--feast-repo-path", default=str(REPO / "feature_repo"))
     add("--api-url", default=os.environ.get("TAXI_API_URL", ""),
         help="feature API base URL, e.g. http://127.0.0.1:8000 ($TAXI_API_URL)")  # fmt: skip
-    add("--api-key", default=os.environ.get("TAXI_API_KEY", ""),
-        help="X-API-Key for materialization (default $TAXI_API_KEY)")  # fmt: skip
+    add("--api-key", default=_key_from_environment(),
+        help="X-API-Key for materialization (default $TAXI_API_KEY, else the first of "
+        "$TAXI_API_KEYS)")  # fmt: skip
     add("--no-push-online", action="store_true", help="skip materialization (no API needed)")
     add("--no-push-offline", action="store_true", help="do not write the offline store")
     add("--train-steps", type=int, default=2000)

@@ -1,0 +1,1 @@
+"""Benchmarks of the platform (run as scripts: .venv/bin/python bench/<name>.py)."""
