@@ -29,6 +29,7 @@ TRIP_FIELDS = (
     "pickup_community_area", "dropoff_community_area", "avg_trip_distance", "avg_fare",
     "avg_trip_seconds", "trips_last_24h", "company_avg_fare", "company_rating",
 )  # fmt: skip
+FEAST_FIELDS = TRIP_FIELDS[-6:]
 EXAMPLE_TRIP = {
     "trip_miles": 3.5, "trip_seconds": 900, "fare": 12.0, "payment_type": "Credit Card",
     "pickup_latitude": 41.88, "pickup_longitude": -87.63, "pickup_community_area": 8,
@@ -137,6 +138,13 @@ def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
     expected = [row["probability"] for row in scored]
     assert [p["probability"] for p in served] == pytest.approx(expected, abs=1e-5)
     assert len({round(p, 3) for p in expected}) > 50  # real scores, not one constant
+    # the comparison sees the Feast features: without them the same trips score differently
+    bare = [{k: v for k, v in t.items() if k not in FEAST_FIELDS} for t in trips[:100]]
+    without = httpx.post(
+        f"{url}/taxi/predict/batch?use_feast=false", json={"trips": bare}, timeout=120
+    ).json()["predictions"]
+    moved = [abs(p["probability"] - e) > 1e-5 for p, e in zip(without, expected, strict=False)]
+    assert sum(moved) > 50
 
 
 def _trip_request(features: dict) -> dict:
