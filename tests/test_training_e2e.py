@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pyarrow.parquet as pq
@@ -89,6 +90,29 @@ def test_feast_pusher_stored_every_transformed_row(trained):
     assert cell["status"] == "PRESENT" and cell["value"] is not None
 
 
+def test_values_read_back_through_feast_equal_the_transformed_tfrecords(trained):
+    """FeastPusher's rows, served online by Feast, equal Transform's own output records."""
+    import tensorflow as tf
+
+    settings, url = trained
+    split = _newest_artifact(settings, "Transform/transformed_examples") / "Split-eval"
+    records = tf.data.TFRecordDataset([str(p) for p in split.glob("*.gz")], "GZIP").take(50)
+    examples = [tf.train.Example.FromString(r.numpy()).features.feature for r in records]
+    trip_ids = [e["trip_id"].bytes_list.value[0].decode() for e in examples]
+    body = {"entities": {"trip_id": trip_ids},
+            "features": ["transformed_features:fare_xf", "transformed_features:company_xf",
+                         "transformed_features:company_rating_xf", "transformed_features:tips_xf",
+                         "transformed_features:pickup_latitude_xf"]}  # fmt: skip
+    results = httpx.post(f"{url}/feast/online-features", json=body).json()["results"]
+    assert len(results) == 50
+    for example, result in zip(examples, results, strict=True):
+        for name, cell in result["features"].items():
+            kind = example[name].WhichOneof("kind")
+            expected = getattr(example[name], kind).value[0]
+            assert cell["status"] == "PRESENT"
+            assert cell["value"] == pytest.approx(expected, abs=1e-6), name
+
+
 def test_dag_published_the_model_the_api_serves(trained):
     settings, url = trained
     version = httpx.get(f"{url}/taxi/model", timeout=120).json()["version"]
@@ -108,10 +132,7 @@ def test_dag_published_the_model_the_api_serves(trained):
 def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
     """500 eval examples of ExampleGen, scored inside the pipeline and through the API."""
     settings, url = trained
-    examples = sorted(
-        (settings.var_dir / "tfx" / "pipelines").glob("*/CsvExampleGen/examples/*/Split-eval"),
-        key=lambda p: int(p.parent.name),
-    )[-1]
+    examples = _newest_artifact(settings, "CsvExampleGen/examples") / "Split-eval"
     version = httpx.get(f"{url}/taxi/model", timeout=120).json()["version"]
     scores = tmp_path / "scores.jsonl"
     subprocess.run(
@@ -145,6 +166,12 @@ def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
     ).json()["predictions"]
     moved = [abs(p["probability"] - e) > 1e-5 for p, e in zip(without, expected, strict=False)]
     assert sum(moved) > 50
+
+
+def _newest_artifact(settings, output: str) -> Path:
+    """The newest run's artifact directory of a component output (``Component/output``)."""
+    runs = (settings.var_dir / "tfx" / "pipelines").glob(f"*/{output}/*")
+    return max(runs, key=lambda p: int(p.name))
 
 
 def _trip_request(features: dict) -> dict:
