@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.feast = FeastClient(settings)
         app.state.jobs = MaterializeJobs(settings)
         app.state.models = ModelStore(settings.model_dir)
+        app.state.models.warm_up()
         # Feast and TensorFlow leave ~200k long-lived objects; a full collection of them stalls
         # a request ~120 ms (the batch-100 p99). Freeze them out of the collector once.
         gc.collect()

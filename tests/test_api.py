@@ -260,3 +260,30 @@ def test_read_auth_when_configured(built_store):
         ok = client.post("/feast/online-features", json=body, headers={"X-API-Key": KEY})
         assert ok.status_code == 200
         assert client.get("/health").status_code == 200  # probes stay open
+
+
+def test_predict_before_any_model_is_503_saying_how_to_train(api):
+    trip = {"trip_miles": 2.0, "trip_seconds": 600, "fare": 9.0}
+    response = api.post("/taxi/predict", json=trip)
+    assert response.status_code == 503
+    assert "taxi_training_pipeline" in response.json()["error"]
+    assert api.get("/taxi/model").status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("trip", "field"),
+    [
+        ({"trip_miles": -1, "trip_seconds": 600, "fare": 9.0}, "trip_miles"),
+        ({"trip_seconds": 600, "fare": 9.0}, "trip_miles"),
+        (
+            {"trip_miles": 2.0, "trip_seconds": 600, "fare": 9.0, "pickup_latitude": 12},
+            "pickup_latitude",
+        ),
+        ({"trip_miles": 2.0, "trip_seconds": 600, "fare": 9.0, "tip_hint": 1}, "tip_hint"),
+    ],
+)
+def test_invalid_trip_is_422_naming_the_field(api, trip, field):
+    response = api.post("/taxi/predict", json=trip)
+    assert response.status_code == 422 and field in response.text
+    batch = api.post("/taxi/predict/batch", json={"trips": [trip]})
+    assert batch.status_code == 422 and field in batch.text
