@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, task
+from airflow.sdk import DAG, CronTriggerTimetable, task
 
-from taxi_platform.orchestration.dag_defaults import START_DATE, TAGS, default_args
+from taxi_platform.orchestration.dag_defaults import TAGS, default_args
 from taxi_platform.orchestration.training import CODE_ROOT, pipeline_arguments
 from taxi_platform.settings import load_settings
 
@@ -20,8 +20,11 @@ SETTINGS = load_settings()
 with DAG(
     dag_id="taxi_training_pipeline",
     description="Feast training set -> TFX (Transform, FeastPusher, Trainer, Evaluator, Pusher)",
-    schedule=CronDataIntervalTimetable(SETTINGS.training_schedule, timezone="UTC"),
-    start_date=START_DATE,
+    # No start date: the first scheduled run waits for the next tick (run_immediately=False)
+    # instead of training at once, before the feature pipeline has filled the store.
+    schedule=CronTriggerTimetable(
+        SETTINGS.training_schedule, timezone="UTC", run_immediately=False
+    ),
     catchup=False,
     max_active_runs=1,
     default_args=default_args(SETTINGS),
