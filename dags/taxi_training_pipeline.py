@@ -47,24 +47,26 @@ with DAG(
         return {"data_root": str(result.path.parent), "rows": result.rows}
 
     @task.external_python(python=str(SETTINGS.pipeline_python), expect_airflow=False)
-    def run_tfx_pipeline(training: dict, code_root: str, args: list, serving_dir: str) -> str:
-        """BeamDagRunner in the pipeline environment; returns the newest pushed version."""
+    def run_tfx_pipeline(training: dict, code_root: str, args: list, serving_dir: str) -> dict:
+        """BeamDagRunner in the pipeline environment: wall time, eval metrics, newest version."""
         import os
         import sys
 
         sys.path.insert(0, code_root)
         from tfx_pipeline.run_pipeline import main
 
-        main(["--data-root", training["data_root"], *args])
-        versions = sorted(v for v in os.listdir(serving_dir) if v.isdigit())
-        return versions[-1] if versions else ""
+        summary = main(["--data-root", training["data_root"], *args])
+        pushed = os.listdir(serving_dir) if os.path.isdir(serving_dir) else []
+        versions = sorted(v for v in pushed if v.isdigit())
+        blessed = summary.get("blessed", False)
+        return {**summary, "model_version": versions[-1] if versions and blessed else ""}
 
     @task
-    def publish_model(version: str) -> dict[str, Any]:
+    def publish_model(run: dict) -> dict[str, Any]:
         """The API serves the newest blessed version; confirm it went live (if the API runs)."""
         from taxi_platform.orchestration.model_publish import wait_until_served
 
-        return wait_until_served(load_settings(), version)
+        return wait_until_served(load_settings(), run["model_version"])
 
     publish_model(
         run_tfx_pipeline(

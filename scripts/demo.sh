@@ -21,6 +21,7 @@ say "4/6 starting the feature API"
 "$ROOT/scripts/start_feast.sh" --api
 say "5/6 running the training DAG (TFX on the real sample; about 6 minutes on 2 cores)"
 cli airflow trigger taxi_training_pipeline --timeout 3600 --show build_training_set \
+  --show run_tfx_pipeline \
   --show publish_model
 say "6/6 predictions for the newest trips, with their Feast features, next to the real tips"
 cli predict --newest 5

@@ -23,6 +23,7 @@ import argparse
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from absl import logging as absl_logging
 from ml_metadata.metadata_store import metadata_store
@@ -86,7 +87,36 @@ def component_times(metadata_path: str, since_ms: int) -> list[tuple[str, str, f
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
+def evaluation_summary(metadata_path: str, since_ms: int) -> dict[str, Any]:
+    """The Evaluator's overall metrics and blessing of the run that started at ``since_ms``."""
+    import tensorflow_model_analysis as tfma
+
+    config = metadata.sqlite_metadata_connection_config(metadata_path)
+    store = metadata_store.MetadataStore(config)
+
+    def newest(type_name: str) -> Any | None:
+        artifacts = [
+            a for a in store.get_artifacts_by_type(type_name)
+            if a.create_time_since_epoch >= since_ms
+        ]  # fmt: skip
+        return max(artifacts, key=lambda a: a.create_time_since_epoch, default=None)
+
+    evaluation, blessing = newest("ModelEvaluation"), newest("ModelBlessing")
+    if evaluation is None or blessing is None:
+        return {"evaluated": False}
+    overall = next(m for m in tfma.load_metrics(evaluation.uri) if not m.slice_key.ListFields())
+    values = {kv.key.name: kv.value.double_value.value for kv in overall.metric_keys_and_values}
+    return {
+        "evaluated": True,
+        "binary_accuracy": round(values["binary_accuracy"], 4),
+        "auc": round(values["auc"], 4),
+        "eval_examples": int(values["example_count"]),
+        "blessed": Path(blessing.uri, "BLESSED").exists(),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the pipeline; returns its wall time and the evaluation summary."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     absl_logging.set_verbosity(absl_logging.INFO)
@@ -115,7 +145,11 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for name, state, seconds in component_times(metadata_path, started_ms):
             print(f"component {name:32s} {state:9s} {seconds:7.1f} s")
-        print(f"pipeline {args.pipeline_name}: {time.monotonic() - started:.0f} s wall")
+        wall = round(time.monotonic() - started)
+        print(f"pipeline {args.pipeline_name}: {wall} s wall")
+    summary = {"wall_seconds": wall, **evaluation_summary(metadata_path, started_ms)}
+    print(f"evaluation: {summary}")
+    return summary
 
 
 if __name__ == "__main__":
