@@ -226,8 +226,9 @@ def predict_cmd(trip_ids: tuple[str, ...], newest: int | None) -> None:
     rows = stored_trips(settings, ids)
     answer = predict_trips(settings, rows)
     table = Table(title=f"P(tip > 20% of fare), model {answer['model_version']}")
-    for column in ("trip", "fare", "probability", "predicted", "actual tip", "area avg fare"):
-        table.add_column(column, justify="left" if column == "trip" else "right")
+    table.add_column("trip", no_wrap=True)
+    for column in ("fare", "P", "predicted", "real tip", "area fare"):
+        table.add_column(column, justify="right")
     for row, prediction in zip(rows, answer["predictions"], strict=True):
         area_fare = prediction["features"].get("avg_fare", {}).get("value")
         table.add_row(

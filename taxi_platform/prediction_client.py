@@ -22,24 +22,19 @@ TRIP_FIELDS = (
 
 
 def trip_body(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored trip as the API's trip body (its own fields, nulls left out)."""
-    return {name: row[name] for name in TRIP_FIELDS if row.get(name) is not None}
+    """A stored trip as the API's trip body (its own fields and start time, nulls left out)."""
+    body = {name: row[name] for name in TRIP_FIELDS if row.get(name) is not None}
+    return {**body, "trip_start_timestamp": row["trip_start_timestamp"].isoformat()}
 
 
 def stored_trips(settings: Settings, trip_ids: list[str]) -> list[dict[str, Any]]:
     """The stored rows of these trips, in the order asked; unknown ids are an error."""
-    frame = (
-        connect()
-        .execute(
-            f"SELECT * FROM read_parquet('{trips_glob(settings.trips_dir)}', "
-            "hive_partitioning=false) WHERE trip_id IN (SELECT unnest(?))",
-            [trip_ids],
-        )
-        .df()
+    query = (
+        f"SELECT * FROM read_parquet('{trips_glob(settings.trips_dir)}', "
+        "hive_partitioning=false) WHERE trip_id IN (SELECT unnest(?))"
     )
-    rows = {
-        row["trip_id"]: row for row in frame.astype(object).where(frame.notna()).to_dict("records")
-    }
+    table = connect().sql(query, params=[trip_ids]).to_arrow_table()
+    rows = {row["trip_id"]: row for row in table.to_pylist()}  # SQL NULL -> None
     missing = [t for t in trip_ids if t not in rows]
     if missing:
         raise PlatformError(

@@ -179,3 +179,14 @@ def _trip_request(features: dict) -> dict:
     trip = {name: features.get(name) for name in TRIP_FIELDS if features.get(name) is not None}
     start = datetime.fromtimestamp(features["event_timestamp"], UTC)
     return {**trip, "trip_start_timestamp": start.isoformat()}
+
+
+def test_predict_command_scores_stored_trips_through_the_api(trained):
+    settings, _ = trained
+    cli = Path(sys.executable).parent / "taxi-platform"
+    result = subprocess.run(
+        [str(cli), "predict", "--newest", "3"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    version = max(p.name for p in settings.model_dir.iterdir() if p.name.isdigit())
+    assert f"model {version}" in result.stdout and result.stdout.count("trip_") == 3
