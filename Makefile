@@ -29,6 +29,7 @@ bench: setup services  ## benchmarks (heavy; results in bench/results, charts in
 	.venv/bin/python bench/generator_throughput.py
 	.venv/bin/python bench/materialize_throughput.py
 	.venv/bin/python bench/online_latency.py --rounds 3
+	.venv/bin/python bench/predict_latency.py
 
 clean: stop  ## remove runtime state (data, registries, online store, Airflow home, logs)
 	rm -rf var feature_repo/data

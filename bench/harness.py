@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from rich.console import Console
 
 from taxi_platform.data.ingest import ingest_sample_csv
 from taxi_platform.data.sample import sample_csv_path
-from taxi_platform.features.compute import compute_features, feature_table_path
+from taxi_platform.duck import connect, trips_glob
+from taxi_platform.features.compute import compute_features
 from taxi_platform.settings import PROJECT_ROOT, Settings
 from taxi_platform.store.isolated_home import make_isolated_home
 from taxi_platform.store.materialize import materialize_all
@@ -48,18 +47,17 @@ def build_store(settings: Settings, console: Console) -> int:
 
 
 def spread_trips(settings: Settings, count: int, spread_over: int) -> list[dict[str, Any]]:
-    """``count`` stored trips with an area and a company, evenly spread over the trip ids.
+    """``count`` stored trips (all their columns) with an area and a company, spread evenly over
+    the trip ids.
 
     Deterministic (the same trips for any ``count`` up to ``spread_over``), and spread so that a
     batch spans many areas and companies, as real traffic would.
     """
-    table = pq.read_table(feature_table_path(settings, "trip_features"))
-    keep = pc.and_(
-        pc.is_valid(table["pickup_community_area"]),
-        pc.and_(pc.is_valid(table["company"]), pc.not_equal(table["company"], "")),
+    query = (
+        f"SELECT * FROM read_parquet('{trips_glob(settings.trips_dir)}', hive_partitioning=false) "
+        "WHERE pickup_community_area IS NOT NULL AND coalesce(company, '') <> '' ORDER BY trip_id"
     )
-    rows = sorted(table.filter(keep).to_pylist(), key=lambda row: row["trip_id"])
-    unique = list({row["trip_id"]: row for row in rows}.values())
+    unique = connect().sql(query).to_arrow_table().to_pylist()
     if len(unique) < count:
         raise SystemExit(f"only {len(unique)} trips have an area and a company; need {count}")
     step = len(unique) // max(count, spread_over)
