@@ -8,8 +8,8 @@ training DAG goes live without restarting the API.
 
 from __future__ import annotations
 
-import contextlib
 import gc
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 RESCAN_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 
 class NoModelError(Exception):
@@ -38,17 +39,30 @@ class ModelStore:
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Load the newest model now, if there is one, so the first prediction does not wait."""
-        with contextlib.suppress(NoModelError):
+        """Load the newest model now, if there is one, so the first prediction does not wait.
+
+        A model that cannot be loaded must not keep the feature endpoints down: it is logged,
+        and predictions try again (and answer with the error) on their next rescan.
+        """
+        try:
             self.current()
+        except NoModelError:
+            pass
+        except Exception:
+            log.exception("could not load the newest model from %s", self.model_dir)
 
     def newest_version(self) -> Path | None:
+        """The highest numbered version directory holding a SavedModel (the Pusher's layout)."""
         if not self.model_dir.is_dir():
             return None
         versions = [
-            p for p in self.model_dir.iterdir() if p.is_dir() and (p / "saved_model.pb").exists()
-        ]
-        return max(versions, key=lambda p: p.name, default=None)
+            p for p in self.model_dir.iterdir()
+            if p.name.isdigit() and (p / "saved_model.pb").exists()
+        ]  # fmt: skip
+        return max(versions, key=lambda p: int(p.name), default=None)
+
+    def _is_new(self, path: Path) -> bool:
+        return self._model is None or path != self._model.path
 
     def current(self) -> LoadedModel:
         """The newest model; raises NoModelError before the first push."""
@@ -56,10 +70,11 @@ class ModelStore:
         if self._model is None or now - self._checked > RESCAN_SECONDS:
             self._checked = now
             newest = self.newest_version()
-            if newest is not None and (self._model is None or newest != self._model.path):
+            if newest is not None and self._is_new(newest):
                 with self._lock:
-                    self._model = _load(newest)
-                    _refreeze()
+                    if self._is_new(newest):  # another request may have loaded it meanwhile
+                        self._model = _load(newest)
+                        _refreeze()
         if self._model is None:
             raise NoModelError(
                 f"no model has been pushed to {self.model_dir} yet; run the training DAG "

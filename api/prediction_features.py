@@ -13,6 +13,7 @@ from typing import Any
 from api.feast_client import FeastClient
 from api.models import TripRequest
 from taxi_platform.jobs.training_set import INT_COLUMNS, STRING_COLUMNS
+from taxi_platform.prediction_client import TRIP_FIELDS
 from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
 
 AREA_FEATURES = ["avg_trip_distance", "avg_fare", "avg_trip_seconds", "trips_last_24h"]
@@ -41,14 +42,7 @@ def assemble(
 
 def _own_features(trip: TripRequest, now: datetime) -> tuple[dict[str, dict[str, Any]], list[str]]:
     start = (trip.trip_start_timestamp or now).astimezone(UTC)
-    used = {
-        name: {"value": getattr(trip, name), "source": "request"}
-        for name in (
-            "trip_miles", "trip_seconds", "fare", "payment_type", "company", "pickup_latitude",
-            "pickup_longitude", "dropoff_latitude", "dropoff_longitude",
-            "pickup_community_area", "dropoff_community_area",
-        )
-    }  # fmt: skip
+    used = {name: {"value": getattr(trip, name), "source": "request"} for name in TRIP_FIELDS}
     derived = {
         "trip_id": trip.trip_id or "",
         "event_timestamp": int(start.timestamp()),

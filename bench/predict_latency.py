@@ -122,7 +122,10 @@ def _bench(args: argparse.Namespace, console: Console) -> tuple[list[Cell], dict
     settings: Settings | None = None
     try:
         home = make_home(tmp / "home", sample)
-        settings = load_settings(home=home, profile="redis", training_steps=args.train_steps)
+        # no API key: the model is trained before the API starts, so FeastPusher stays offline
+        settings = load_settings(
+            home=home, profile="redis", training_steps=args.train_steps, api_keys=""
+        )
         build_store(settings, console)
         model_info = _model(settings, args, console)
         port = free_port()
@@ -139,7 +142,7 @@ def _bench(args: argparse.Namespace, console: Console) -> tuple[list[Cell], dict
 def _model(settings: Settings, args: argparse.Namespace, console: Console) -> dict[str, Any]:
     """Copy the given model into the home, or train one with the pipeline as the DAG does."""
     if args.model:
-        shutil.copytree(args.model, settings.model_dir / args.model.name)
+        shutil.copytree(args.model, settings.model_dir / "1")  # a version, as the Pusher names
         return {"source": str(args.model)}
     training = build_training_set(
         settings, settings.var_dir / "training" / "data.csv", limit=args.train_trips

@@ -7,6 +7,7 @@ picks the newly pushed model up from the serving directory without a restart.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, task
@@ -20,10 +21,10 @@ SETTINGS = load_settings()
 with DAG(
     dag_id="taxi_training_pipeline",
     description="Feast training set -> TFX (Transform, FeastPusher, Trainer, Evaluator, Pusher)",
-    # No start date: the first scheduled run waits for the next tick (run_immediately=False)
+    # No start date, and no grace period: the first scheduled run waits for the next tick
     # instead of training at once, before the feature pipeline has filled the store.
     schedule=CronTriggerTimetable(
-        SETTINGS.training_schedule, timezone="UTC", run_immediately=False
+        SETTINGS.training_schedule, timezone="UTC", run_immediately=timedelta(0)
     ),
     catchup=False,
     max_active_runs=1,
@@ -57,9 +58,9 @@ with DAG(
 
         summary = main(["--data-root", training["data_root"], *args])
         pushed = os.listdir(serving_dir) if os.path.isdir(serving_dir) else []
-        versions = sorted(v for v in pushed if v.isdigit())
-        blessed = summary.get("blessed", False)
-        return {**summary, "model_version": versions[-1] if versions and blessed else ""}
+        versions = [v for v in pushed if v.isdigit()]  # the Pusher's layout, as the API reads it
+        newest = max(versions, key=int) if versions and summary.get("blessed") else ""
+        return {**summary, "model_version": newest}
 
     @task
     def publish_model(run: dict) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from taxi_platform.duck import connect, trips_glob
+from taxi_platform.duck import connect, stored_trips_glob
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 
@@ -30,7 +30,7 @@ def trip_body(row: dict[str, Any]) -> dict[str, Any]:
 def stored_trips(settings: Settings, trip_ids: list[str]) -> list[dict[str, Any]]:
     """The stored rows of these trips, in the order asked; unknown ids are an error."""
     query = (
-        f"SELECT * FROM read_parquet('{trips_glob(settings.trips_dir)}', "
+        f"SELECT * FROM read_parquet('{stored_trips_glob(settings.trips_dir)}', "
         "hive_partitioning=false) WHERE trip_id IN (SELECT unnest(?))"
     )
     table = connect().sql(query, params=[trip_ids]).to_arrow_table()
@@ -47,7 +47,12 @@ def predict_trips(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, A
     """POST /taxi/predict/batch with Feast features; readable errors when the API cannot answer."""
     url = f"{settings.api_url}/taxi/predict/batch?use_feast=true"
     try:
-        response = httpx.post(url, json={"trips": [trip_body(r) for r in rows]}, timeout=120)
+        response = httpx.post(
+            url,
+            json={"trips": [trip_body(r) for r in rows]},
+            headers={"X-API-Key": settings.api_key_list[0]} if settings.api_key_list else {},
+            timeout=120,
+        )
     except httpx.HTTPError as exc:
         raise PlatformError(
             f"the prediction API at {settings.api_url} does not answer ({type(exc).__name__}); "

@@ -43,3 +43,16 @@ def run_dag(dag_id: str, logical_date: datetime | None = None, conf: dict | None
 
 def task_states(dag_run) -> dict[str, tuple[str, int]]:
     return {ti.task_id: (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
+
+
+def returned(dag_run, task_id: str):
+    """What a task of a `dag.test()` run returned (its return_value XCom)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    query = XComModel.get_many(
+        run_id=dag_run.run_id, key="return_value", task_ids=task_id, dag_ids=dag_run.dag_id
+    )
+    with create_session() as session:
+        row = session.scalars(query).one()
+        return XComModel.deserialize_value(row)

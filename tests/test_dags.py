@@ -9,6 +9,8 @@ import pytest
 from taxi_platform.data.generator import FEED_SOURCE
 from taxi_platform.duck import connect, trips_glob
 from taxi_platform.jobs.feature_job import apply_step, features_step, ingest_step
+from taxi_platform.orchestration.training import pipeline_arguments
+from taxi_platform.settings import load_settings
 from taxi_platform.store.repo import open_store
 from tests.airflow_support import configure_airflow, load_dags, run_dag, task_states
 from tests.conftest import PROFILES
@@ -116,3 +118,21 @@ def test_feed_then_materialize_moves_exactly_each_interval(platform_env, profile
     again = run_dag("taxi_synthetic_feed", logical_date=intervals[0][1])  # idempotent rerun
     assert again.state == "success"
     assert trips_started_in(settings, *intervals[0]) == fed[0]
+
+
+def test_training_dag_skips_until_the_feature_pipeline_ran(platform_env):
+    platform_env("sqlite")
+    run = run_dag("taxi_training_pipeline")
+    assert run.state == "success"
+    assert {task: state for task, (state, _) in task_states(run).items()} == {
+        "build_training_set": "skipped", "run_tfx_pipeline": "skipped", "publish_model": "skipped"
+    }  # fmt: skip
+
+
+def test_training_pushes_online_only_with_an_api_key(home):
+    with_key = pipeline_arguments(load_settings(home=home, api_keys=" ,k1,k2", api_port=8123))
+    assert with_key[-2:] == ["--api-url", "http://127.0.0.1:8123"]
+    assert "--no-push-online" not in with_key
+    without = pipeline_arguments(load_settings(home=home, api_keys=""))
+    assert without[-1] == "--no-push-online" and "--api-url" not in without
+    assert without[without.index("--feast-repo-path") + 1] == str(home / "feature_repo")

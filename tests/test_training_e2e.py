@@ -16,21 +16,18 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
+from api.models import BatchPrediction, Prediction
+from api.prediction_features import AREA_FEATURES, COMPANY_FEATURES
+from taxi_platform.prediction_client import TRIP_FIELDS
 from taxi_platform.settings import PROJECT_ROOT, load_settings
-from tests.airflow_support import configure_airflow, run_dag, task_states
+from tests.airflow_support import configure_airflow, returned, run_dag, task_states
 from tests.conftest import build_store, make_home
 from tests.test_dag_faults import free_port
 
 KEY = "e2e-key"
 TRIPS = 3000
 PARITY_TRIPS = 500
-TRIP_FIELDS = (
-    "trip_id", "trip_miles", "trip_seconds", "fare", "payment_type", "company",
-    "pickup_latitude", "pickup_longitude", "dropoff_latitude", "dropoff_longitude",
-    "pickup_community_area", "dropoff_community_area", "avg_trip_distance", "avg_fare",
-    "avg_trip_seconds", "trips_last_24h", "company_avg_fare", "company_rating",
-)  # fmt: skip
-FEAST_FIELDS = TRIP_FIELDS[-6:]
+FEAST_FIELDS = (*AREA_FEATURES, *COMPANY_FEATURES)  # also request fields with use_feast=false
 EXAMPLE_TRIP = {
     "trip_miles": 3.5, "trip_seconds": 900, "fare": 12.0, "payment_type": "Credit Card",
     "pickup_latitude": 41.88, "pickup_longitude": -87.63, "pickup_community_area": 8,
@@ -60,7 +57,7 @@ def trained(tmp_path_factory, sample_csv):
             url = _wait_healthy(f"http://127.0.0.1:{port}")
             run = run_dag("taxi_training_pipeline")
             assert run.state == "success", task_states(run)
-            yield settings, url
+            yield settings, url, run
         finally:
             api.terminate()
             api.wait(timeout=10)
@@ -78,7 +75,7 @@ def _wait_healthy(url: str) -> str:
 
 
 def test_feast_pusher_stored_every_transformed_row(trained):
-    settings, url = trained
+    settings, url, _ = trained
     splits = settings.offline_dir / "transformed"
     rows = sum(pq.read_metadata(f).num_rows for f in splits.glob("split=*/*.parquet"))
     assert rows == TRIPS
@@ -94,7 +91,7 @@ def test_values_read_back_through_feast_equal_the_transformed_tfrecords(trained)
     """FeastPusher's rows, served online by Feast, equal Transform's own output records."""
     import tensorflow as tf
 
-    settings, url = trained
+    settings, url, _ = trained
     split = _newest_artifact(settings, "Transform/transformed_examples") / "Split-eval"
     records = tf.data.TFRecordDataset([str(p) for p in split.glob("*.gz")], "GZIP").take(50)
     examples = [tf.train.Example.FromString(r.numpy()).features.feature for r in records]
@@ -106,6 +103,7 @@ def test_values_read_back_through_feast_equal_the_transformed_tfrecords(trained)
     results = httpx.post(f"{url}/feast/online-features", json=body).json()["results"]
     assert len(results) == 50
     for example, result in zip(examples, results, strict=True):
+        assert set(result["features"]) == {f.split(":")[1] for f in body["features"]}
         for name, cell in result["features"].items():
             kind = example[name].WhichOneof("kind")
             expected = getattr(example[name], kind).value[0]
@@ -114,14 +112,21 @@ def test_values_read_back_through_feast_equal_the_transformed_tfrecords(trained)
 
 
 def test_dag_published_the_model_the_api_serves(trained):
-    settings, url = trained
+    settings, url, run = trained
     version = httpx.get(f"{url}/taxi/model", timeout=120).json()["version"]
     newest = max(p.name for p in settings.model_dir.iterdir() if p.name.isdigit())
     assert version == newest and (settings.model_dir / version / "saved_model.pb").exists()
+    summary = returned(run, "run_tfx_pipeline")
+    assert summary["evaluated"] and summary["blessed"] and summary["model_version"] == version
+    assert summary["eval_examples"] > 500 and 0.5 < summary["auc"] <= 1
+    assert returned(run, "publish_model") == {"published": True, "version": version,
+                                              "api": "serving"}  # fmt: skip
     one = httpx.post(f"{url}/taxi/predict?use_feast=true", json=EXAMPLE_TRIP, timeout=60).json()
+    Prediction.model_validate(one)  # the answer keeps the documented schema
     assert 0 <= one["probability"] <= 1 and one["model_version"] == version
     assert one["features"]["avg_fare"]["source"] in ("feast", "missing")
     batch = httpx.post(f"{url}/taxi/predict/batch", json={"trips": [EXAMPLE_TRIP] * 5}).json()
+    BatchPrediction.model_validate(batch)
     assert [p["probability"] for p in batch["predictions"]] == pytest.approx(
         [one["probability"]] * 5, abs=1e-6
     )
@@ -131,7 +136,7 @@ def test_dag_published_the_model_the_api_serves(trained):
 
 def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
     """500 eval examples of ExampleGen, scored inside the pipeline and through the API."""
-    settings, url = trained
+    settings, url, _ = trained
     examples = _newest_artifact(settings, "CsvExampleGen/examples") / "Split-eval"
     version = httpx.get(f"{url}/taxi/model", timeout=120).json()["version"]
     scores = tmp_path / "scores.jsonl"
@@ -176,7 +181,8 @@ def _newest_artifact(settings, output: str) -> Path:
 
 def _trip_request(features: dict) -> dict:
     """The API's trip body for a raw example: its fields, the Feast values it was trained on."""
-    trip = {name: features.get(name) for name in TRIP_FIELDS if features.get(name) is not None}
+    names = ("trip_id", *TRIP_FIELDS, *FEAST_FIELDS)
+    trip = {name: features[name] for name in names if features.get(name) is not None}
     start = datetime.fromtimestamp(features["event_timestamp"], UTC)
     return {**trip, "trip_start_timestamp": start.isoformat()}
 
@@ -190,3 +196,4 @@ def test_predict_command_scores_stored_trips_through_the_api(trained):
     assert result.returncode == 0, result.stderr
     version = max(p.name for p in settings.model_dir.iterdir() if p.name.isdigit())
     assert f"model {version}" in result.stdout and result.stdout.count("trip_") == 3
+    assert result.stdout.count("missing") < 3  # area features from Feast (trips with an area)

@@ -38,8 +38,9 @@ DEFAULT_BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_wor
 
 
 def _key_from_environment() -> str:
-    keys = os.environ.get("TAXI_API_KEYS", "").split(",")
-    return os.environ.get("TAXI_API_KEY") or keys[0].strip()
+    """The first key of TAXI_API_KEYS, as the platform's settings read that variable."""
+    keys = [k.strip() for k in os.environ.get("TAXI_API_KEYS", "").split(",") if k.strip()]
+    return keys[0] if keys else ""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,8 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--api-url", default=os.environ.get("TAXI_API_URL", ""),
         help="feature API base URL, e.g. http://127.0.0.1:8000 ($TAXI_API_URL)")  # fmt: skip
     add("--api-key", default=_key_from_environment(),
-        help="X-API-Key for materialization (default $TAXI_API_KEY, else the first of "
-        "$TAXI_API_KEYS)")  # fmt: skip
+        help="X-API-Key for materialization (default: the first of $TAXI_API_KEYS)")  # fmt: skip
     add("--no-push-online", action="store_true", help="skip materialization (no API needed)")
     add("--no-push-offline", action="store_true", help="do not write the offline store")
     add("--train-steps", type=int, default=2000)
@@ -87,6 +87,19 @@ def component_times(metadata_path: str, since_ms: int) -> list[tuple[str, str, f
     return rows
 
 
+def candidate_metrics(metrics_for_slice: Any) -> dict[str, float]:
+    """Metric name -> value of the evaluated model alone.
+
+    With a baseline (a blessed model from an earlier run) TFMA also stores each metric for the
+    baseline and as the difference between the two; those entries share the metric's name.
+    """
+    return {
+        kv.key.name: kv.value.double_value.value
+        for kv in metrics_for_slice.metric_keys_and_values
+        if not kv.key.is_diff and kv.key.model_name in ("", "candidate")
+    }
+
+
 def evaluation_summary(metadata_path: str, since_ms: int) -> dict[str, Any]:
     """The Evaluator's overall metrics and blessing of the run that started at ``since_ms``."""
     import tensorflow_model_analysis as tfma
@@ -105,7 +118,7 @@ def evaluation_summary(metadata_path: str, since_ms: int) -> dict[str, Any]:
     if evaluation is None or blessing is None:
         return {"evaluated": False}
     overall = next(m for m in tfma.load_metrics(evaluation.uri) if not m.slice_key.ListFields())
-    values = {kv.key.name: kv.value.double_value.value for kv in overall.metric_keys_and_values}
+    values = candidate_metrics(overall)
     return {
         "evaluated": True,
         "binary_accuracy": round(values["binary_accuracy"], 4),

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from taxi_platform.data.ingest import SAMPLE_SOURCE
 from taxi_platform.data.schema import TRIP_SCHEMA
-from taxi_platform.duck import connect, trips_glob
+from taxi_platform.duck import connect, stored_trips_glob
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 
@@ -723,10 +723,6 @@ def _next_index(settings: Settings, source: str) -> int:
 
 
 def _newest_start(settings: Settings) -> datetime:
-    if not any(settings.trips_dir.glob("*/month=*/*.parquet")):
-        raise PlatformError(
-            f"no trips are stored under {settings.trips_dir}; run `taxi-platform ingest-sample` "
-            "or `taxi-platform generate` first"
-        )
-    (micros,) = connect().execute(_NEWEST_START_SQL, [trips_glob(settings.trips_dir)]).fetchone()
+    pattern = stored_trips_glob(settings.trips_dir)
+    (micros,) = connect().execute(_NEWEST_START_SQL, [pattern]).fetchone()
     return _EPOCH + timedelta(microseconds=micros)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taxi_platform.data.storage import replace_file_atomically
-from taxi_platform.duck import connect, trips_glob
+from taxi_platform.duck import connect, stored_trips_glob
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 
@@ -104,12 +104,7 @@ def ensure_realtime_table(settings: Settings) -> Path:
 
 
 def _register_trips(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    pattern = trips_glob(settings.trips_dir)
-    if not list(settings.trips_dir.glob("*/month=*/*.parquet")):
-        raise PlatformError(
-            f"no trips under {settings.trips_dir}; run `taxi-platform ingest-sample` "
-            "or `taxi-platform generate` first"
-        )
+    pattern = stored_trips_glob(settings.trips_dir)
     try:
         con.execute(
             f"CREATE VIEW trips AS SELECT * FROM read_parquet('{pattern}', hive_partitioning=false)"
