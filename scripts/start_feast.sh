@@ -43,7 +43,7 @@ if $api; then
     # exec: the recorded pid is the server itself, so stop_feast.sh stops the server
     (cd "$ROOT/api" && exec nohup "$VENV/bin/python" main.py) >"$LOG_DIR/api.log" 2>&1 &
     echo $! >"$RUN_DIR/api.pid"
-    for _ in $(seq 100); do curl -fs "$api_url/health" >/dev/null 2>&1 && break; sleep 0.2; done
+    for _ in $(seq 300); do curl -fs "$api_url/health" >/dev/null 2>&1 && break; sleep 0.2; done  # loads the model
     curl -fs "$api_url/health" >/dev/null 2>&1 || die "the feature API did not become healthy; see var/log/api.log"
   fi
   say "feature API: $api_url (docs: $api_url/docs)"
