@@ -188,7 +188,7 @@ def _trip_request(features: dict) -> dict:
 
 
 def test_predict_command_scores_stored_trips_through_the_api(trained):
-    settings, _ = trained
+    settings, _, _ = trained
     cli = Path(sys.executable).parent / "taxi-platform"
     result = subprocess.run(
         [str(cli), "predict", "--newest", "3"], capture_output=True, text=True, timeout=120

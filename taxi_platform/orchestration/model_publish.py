@@ -20,10 +20,12 @@ def wait_until_served(settings: Settings, version: str, timeout: float = 120.0) 
         return {"published": False, "reason": "no blessed model was pushed"}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            response = httpx.get(f"{settings.api_url}/taxi/model", timeout=5)
-        except httpx.HTTPError:
+        try:  # the first call after a push loads the model: give it time
+            response = httpx.get(f"{settings.api_url}/taxi/model", timeout=60)
+        except httpx.ConnectError:
             return {"published": True, "version": version, "api": "not running"}
+        except httpx.TimeoutException:
+            continue
         if response.status_code == 200 and response.json()["version"] == version:
             return {"published": True, "version": version, "api": "serving"}
         time.sleep(2)
