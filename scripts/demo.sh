@@ -19,7 +19,7 @@ say "3/6 the online store serves (model_inference_v1, newest trips)"
 cli lookup --newest 3
 say "4/6 starting the feature API"
 "$ROOT/scripts/start_feast.sh" --api
-say "5/6 running the training DAG (TFX on the real sample; about 6 minutes on 2 cores)"
+say "5/6 running the training DAG (TFX on the real sample; about 5 minutes on 2 cores)"
 cli airflow trigger taxi_training_pipeline --timeout 3600 --show build_training_set \
   --show run_tfx_pipeline \
   --show publish_model
