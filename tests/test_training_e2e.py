@@ -132,6 +132,10 @@ def test_dag_published_the_model_the_api_serves(trained):
     )
     bad = httpx.post(f"{url}/taxi/predict", json={**EXAMPLE_TRIP, "trip_miles": -1})
     assert bad.status_code == 422 and "trip_miles" in bad.text
+    unknown = httpx.post(f"{url}/taxi/predict", json={**EXAMPLE_TRIP, "company": "Nowhere Cabs"})
+    assert unknown.status_code == 200  # scored (the vocabulary's out-of-vocabulary bucket) ...
+    assert unknown.json()["warnings"] == ["company 'Nowhere Cabs' is unknown to the feature store"]
+    assert unknown.json()["features"]["company_rating"]["source"] == "missing"  # ... and reported
 
 
 def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
