@@ -14,7 +14,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import argparse
 from pathlib import Path
 
-from tfx_pipeline.pipeline import create_pipeline
+from tfx_pipeline.pipeline import DEFAULT_BEAM_ARGS, create_pipeline
 
 DEFAULT_IMAGE = "chicago-taxi/tfx-pipeline:latest"
 
@@ -36,7 +36,7 @@ def compile_pipeline(
         feast_repo_path=feast_repo_path,
         api_url=api_url,
         api_key=None,  # set TAXI_API_KEY on the container from a secret
-        beam_pipeline_args=["--direct_running_mode=multi_processing", "--direct_num_workers=0"],
+        beam_pipeline_args=DEFAULT_BEAM_ARGS,
     )
     # Imported here, not through tfx.v1 (which hides it when kfp is missing): the error then
     # names the missing package, kfp-pipeline-spec (tfx[kfp]).

@@ -18,6 +18,8 @@ LABEL_KEY = "tips_xf"  # taxi_module.transformed_name("tips"); not imported: it 
 ACCURACY_THRESHOLD = 0.6
 FEATURE_SERVICE = "model_inference_v1"
 API_KEY_ENV = "TAXI_API_KEY"
+# Beam's DirectRunner, one worker process per core: the default of every way this pipeline runs
+DEFAULT_BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 
 
 def eval_config() -> tfma.EvalConfig:

@@ -30,11 +30,10 @@ from ml_metadata.metadata_store import metadata_store
 from tfx.orchestration import metadata
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
-from tfx_pipeline.pipeline import create_pipeline
+from tfx_pipeline.pipeline import DEFAULT_BEAM_ARGS, create_pipeline
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DEFAULT_BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 
 
 def _key_from_environment() -> str:

@@ -22,7 +22,6 @@ from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
 from taxi_platform.store.repo import open_store
 
 TRAINING_SERVICE = "training_v1"
-LABEL = "tips"
 # Column kinds of the training CSV, shared with serving so that a prediction's tf.Example has
 # exactly the types CsvExampleGen inferred from this file (no training/serving skew).
 INT_COLUMNS = (
