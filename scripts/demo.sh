@@ -25,7 +25,6 @@ cli airflow trigger taxi_training_pipeline --timeout 3600 --show build_training_
   --show publish_model
 say "6/6 predictions for the newest trips, with their Feast features, next to the real tips"
 cli predict --newest 5
-api="http://${TAXI_API_HOST:-127.0.0.1}:${TAXI_API_PORT:-8000}"
 say "done. Airflow UI: http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080} (login printed above);"
-say "feature and prediction API: $api/docs (write key in var/api_key unless TAXI_API_KEYS is set);"
+say "feature and prediction API: $API_URL/docs (write key in var/api_key unless TAXI_API_KEYS is set);"
 say "taxi_synthetic_feed and taxi_materialize_incremental keep the store fresh hourly; stop with: make stop"

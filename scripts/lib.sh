@@ -7,6 +7,7 @@ TAXI_REDIS_HOST="${TAXI_REDIS_HOST:-127.0.0.1}"
 TAXI_REDIS_PORT="${TAXI_REDIS_PORT:-6379}"
 TAXI_PROFILE="${TAXI_PROFILE:-sqlite}"
 export TAXI_PROFILE TAXI_REDIS_HOST TAXI_REDIS_PORT
+API_URL="http://${TAXI_API_HOST:-127.0.0.1}:${TAXI_API_PORT:-8000}"  # the feature API, as settings.py
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
 say() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*"; }

@@ -36,16 +36,15 @@ fi
 running() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 
 if $api; then
-  api_url="http://${TAXI_API_HOST:-127.0.0.1}:${TAXI_API_PORT:-8000}"
   if running api; then
     say "feature API already running (pid $(cat "$RUN_DIR/api.pid"))"
   else
     # exec: the recorded pid is the server itself, so stop_feast.sh stops the server
     (cd "$ROOT/api" && exec nohup "$VENV/bin/python" main.py) >"$LOG_DIR/api.log" 2>&1 &
     echo $! >"$RUN_DIR/api.pid"
-    for _ in $(seq 300); do curl -fs "$api_url/health" >/dev/null 2>&1 && break; sleep 0.2; done  # loads the model
-    curl -fs "$api_url/health" >/dev/null 2>&1 || die "the feature API did not become healthy; see var/log/api.log"
+    for _ in $(seq 300); do curl -fs "$API_URL/health" >/dev/null 2>&1 && break; sleep 0.2; done  # loads the model
+    curl -fs "$API_URL/health" >/dev/null 2>&1 || die "the feature API did not become healthy; see var/log/api.log"
   fi
-  say "feature API: $api_url (docs: $api_url/docs)"
+  say "feature API: $API_URL (docs: $API_URL/docs)"
 fi
 say "feature store ready (profile $TAXI_PROFILE)"
