@@ -18,6 +18,7 @@ from tqdm import tqdm
 from taxi_platform.duck import connect
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
+from taxi_platform.store.feast_compat import on_online_writes
 from taxi_platform.store.repo import check_online_store, open_store
 
 
@@ -108,21 +109,9 @@ def _progress_bar(store: FeatureStore, total: int, enabled: bool) -> Iterator[No
     so the bar counts the rows of each online write batch instead (one batch is
     ``materialization.online_write_batch_size`` rows, see feature_store.yaml).
     """
-    online_store = store._get_provider().online_store
-    write = online_store.online_write_batch
-    with tqdm(
-        total=total, unit="row", unit_scale=True, disable=not enabled, desc="materialize"
-    ) as bar:
-
-        def counted_write(config, table, data, progress) -> None:
-            write(config, table, data, progress)
-            bar.update(len(data))
-
-        online_store.online_write_batch = counted_write
-        try:
-            yield
-        finally:
-            del online_store.online_write_batch  # back to the class's method
+    bar = tqdm(total=total, unit="row", unit_scale=True, disable=not enabled, desc="materialize")
+    with bar, on_online_writes(store, bar.update):
+        yield
 
 
 def _views(store: FeatureStore, names: list[str] | None) -> list[FeatureView]:
