@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.feast_client import MissingJoinKeysError
 from api.model_store import NoModelError
 from taxi_platform.errors import PlatformError
-from taxi_platform.store.online_reader import FeatureRequestError, UnknownFeatureError
+from taxi_platform.store.online import FeatureRequestError, UnknownFeatureError
 
 log = logging.getLogger("taxi_api")
 

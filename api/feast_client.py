@@ -20,7 +20,7 @@ from api.models import HistoricalFeaturesRequest, OnlineFeaturesRequest, PushReq
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
-from taxi_platform.store.online_reader import OnlineReader, UnknownFeatureError
+from taxi_platform.store.online import OnlineReader, UnknownFeatureError
 from taxi_platform.store.repo import open_store
 
 TRIP_KEYS = ("pickup_community_area", "company")  # trip features naming its area and company

@@ -1,7 +1,9 @@
 """OnlineReader returns exactly what FeatureStore.get_online_features returns, on both stores.
 
-Every cell (value, status, event timestamp) is compared for existing, missing and null
-entities and for mixed batches with duplicates, on the real store built from the sample.
+Every cell (value, status, event timestamp, and the age computed from it) is compared for
+existing, missing and null entities and for mixed batches with duplicates, on the real store
+built from the sample: with ttl off the reader equals Feast; with ttl on (its default) cells
+older than their view's ttl are OUTSIDE_MAX_AGE and every other cell still equals Feast's.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import random
 import socket
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,9 @@ from taxi_platform.errors import PlatformError
 from taxi_platform.features.compute import feature_table_path
 from taxi_platform.settings import Settings, load_settings
 from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
-from taxi_platform.store.online_reader import (
+from taxi_platform.store.online import (
+    OUTSIDE_MAX_AGE,
+    PRESENT,
     FeatureRef,
     FeatureRequestError,
     OnlineReader,
@@ -35,6 +40,7 @@ from taxi_platform.store.online_reader import (
 from taxi_platform.store.repo import open_store
 
 BATCH_VIEWS = ["trip_features", "area_features", "company_features"]
+NOW = datetime(2016, 6, 1, tzinfo=UTC)  # a fixed "now" inside the sample's years
 SERVICES = ["model_inference_v1", "model_inference_v2"]
 MISSING = {
     "trip_id": lambda i: f"trip_nope_{i}",
@@ -85,9 +91,19 @@ def same_value(got: Any, want: Any, value_type: ValueType) -> bool:
     return type(got) is type(want) and got == want
 
 
-def assert_same_as_feast(reader: OnlineReader, refs: list[FeatureRef], rows: list[dict]) -> list:
-    """Read ``rows`` both ways and fail listing the differing cells; returns the reader's rows."""
-    got = reader.read(rows, refs)
+def assert_same_as_feast(
+    reader: OnlineReader,
+    refs: list[FeatureRef],
+    rows: list[dict],
+    now: datetime = NOW,
+    apply_ttl: bool = False,
+) -> list:
+    """Read ``rows`` both ways and fail listing the differing cells; returns the reader's rows.
+
+    With ``apply_ttl`` a cell Feast says is PRESENT must be OUTSIDE_MAX_AGE when its age is
+    over its view's ttl; everything else (value, event time) must still be Feast's.
+    """
+    got = reader.read(rows, refs, now=now, apply_ttl=apply_ttl)
     want = feast_cells(reader, refs, rows)
     assert len(got) == len(rows)
     diffs = []
@@ -96,9 +112,13 @@ def assert_same_as_feast(reader: OnlineReader, refs: list[FeatureRef], rows: lis
         for ref in refs:
             cell = got_row[ref.name]
             value, status, ts = want_row[ref.name]
-            ok = same_value(cell.value, value, ref.value_type)
+            age = None if ts is None else (now - ts).total_seconds()
+            ttl = ref.spec.ttl.total_seconds() if apply_ttl and ref.spec.ttl else None
+            if status == PRESENT and ttl is not None and age is not None and age > ttl:
+                status = OUTSIDE_MAX_AGE
+            ok = same_value(cell.value, value, ref.value_type) and cell.age_seconds == age
             if not ok or cell.status != status or cell.event_timestamp != ts:
-                diffs.append((rows[i], ref.ref, cell, (value, status, ts)))
+                diffs.append((rows[i], ref.ref, cell, (value, status, ts, age)))
     assert not diffs, f"{len(diffs)} cells differ from Feast, e.g. {diffs[:3]}"
     return got
 
@@ -223,7 +243,7 @@ def test_missing_as_not_found_makes_redis_agree_with_sqlite(built_store, reader)
     refs = strict.resolve(service="model_inference_v2")  # with the never-pushed realtime view
     nulls = trip_rows(built_store, "company IS NULL OR dropoff_community_area IS NULL", 10)
     rows = mixed(trip_rows(built_store, n=20), missing_rows(strict.join_keys(refs)), nulls)
-    got, want = strict.read(rows, refs), feast_cells(reader, refs, rows)
+    got, want = strict.read(rows, refs, apply_ttl=False), feast_cells(reader, refs, rows)
     absent = 0
     for got_row, want_row in zip(got, want, strict=True):
         for name, (value, status, ts) in want_row.items():
@@ -244,6 +264,68 @@ def test_feast_fallback_equals_feast(built_store, reader):
     assert_same_as_feast(fallback, refs, rows)
 
 
+# --- feature age and ttl ------------------------------------------------------------------
+
+
+def median_event_time(reader: OnlineReader, refs: list[FeatureRef], rows: list[dict]) -> datetime:
+    """A "now" in the middle of the rows' event times: some cells are fresh, some expired."""
+    times = sorted(ts for row in feast_cells(reader, refs, rows) for _, _, ts in row.values() if ts)
+    return times[len(times) // 2]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_ttl_on_flags_only_expired_cells(built_store, reader, service):
+    """Feast's read path ignores ttl online; ours flags older cells and equals Feast otherwise."""
+    refs = reader.resolve(service=service)
+    nulls = trip_rows(built_store, "company IS NULL OR dropoff_community_area IS NULL", 10)
+    rows = mixed(trip_rows(built_store), missing_rows(reader.join_keys(refs)), nulls)
+    now = median_event_time(reader, refs, rows)
+    got = assert_same_as_feast(reader, refs, rows, now=now, apply_ttl=True)
+    statuses = Counter(cell.status for row in got for cell in row.values())
+    assert statuses[OUTSIDE_MAX_AGE] > 20 and statuses[PRESENT] > 20, statuses
+    expired = [c for row in got for c in row.values() if c.status == OUTSIDE_MAX_AGE]
+    assert all(c.value is not None or c.event_timestamp for c in expired)  # values still there
+
+
+@pytest.mark.parametrize("view", BATCH_VIEWS)
+def test_ttl_on_every_feature_of_batch_views(built_store, reader, view):
+    refs = view_refs(reader, view)
+    keys = reader.join_keys(refs)
+    rows = mixed(latest_keys(built_store, view, keys), missing_rows(keys), [])
+    now = median_event_time(reader, refs, rows)
+    got = assert_same_as_feast(reader, refs, rows, now=now, apply_ttl=True)
+    assert any(cell.status == OUTSIDE_MAX_AGE for row in got for cell in row.values())
+
+
+def test_ttl_boundary_and_default(built_store, reader):
+    """Expired means older than ttl (an age of exactly ttl is still valid); on by default."""
+    refs = reader.resolve(["area_features:avg_fare"])
+    row = latest_keys(built_store, "area_features", ["area_id"], n=1)
+    cell = reader.read(row, refs, apply_ttl=False)[0]["avg_fare"]
+    ttl = refs[0].spec.ttl
+    assert ttl == timedelta(days=7) and cell.status == PRESENT
+    at_ttl = reader.read(row, refs, now=cell.event_timestamp + ttl)[0]["avg_fare"]
+    assert at_ttl.status == PRESENT and at_ttl.age_seconds == ttl.total_seconds()
+    later = cell.event_timestamp + ttl + timedelta(seconds=1)
+    past = reader.read(row, refs, now=later)[0]["avg_fare"]
+    assert (past.status, past.value, past.event_timestamp) == (
+        OUTSIDE_MAX_AGE, cell.value, cell.event_timestamp
+    )  # fmt: skip
+    assert reader.read(row, refs)[0]["avg_fare"].status == OUTSIDE_MAX_AGE  # the sample is old
+    off = OnlineReader(reader.store, apply_ttl=False)
+    assert off.read(row, refs, now=later)[0]["avg_fare"].status == PRESENT
+    off.close()
+
+
+def test_feast_fallback_applies_ttl_too(built_store, reader):
+    fallback = OnlineReader(reader.store, native=False)
+    refs = fallback.resolve(service="model_inference_v1")
+    rows = mixed(trip_rows(built_store, n=20), missing_rows(reader.join_keys(refs)), [])
+    now = median_event_time(reader, refs, rows)
+    got = assert_same_as_feast(fallback, refs, rows, now=now, apply_ttl=True)
+    assert any(cell.status == OUTSIDE_MAX_AGE for row in got for cell in row.values())
+
+
 def test_backend_follows_the_online_store(built_store):
     """Redis and SQLite are read natively; Redis Cluster falls back to Feast's read path."""
     store = open_store(built_store)
@@ -258,14 +340,14 @@ def test_reads_need_no_registry(built_store, reader, monkeypatch):
     fresh = OnlineReader(open_store(built_store))
     refs = fresh.resolve(service="model_inference_v1")
     rows = trip_rows(built_store, n=10)
-    expected = fresh.read(rows, refs)
+    expected = fresh.read(rows, refs, now=NOW)
 
     class NoRegistry:
         def __getattr__(self, name):
             raise AssertionError(f"registry.{name} used on the read path")
 
     monkeypatch.setattr(fresh.store, "_registry", NoRegistry())
-    assert fresh.read(rows, refs) == expected
+    assert fresh.read(rows, refs, now=NOW) == expected
     assert fresh.resolve(service="model_inference_v1") == refs
     fresh.close()
 
@@ -283,9 +365,9 @@ def test_concurrent_reads_agree(built_store, reader):
     refs = reader.resolve(service="model_inference_v1")
     rows = trip_rows(built_store, n=100)
     batches = [rows[i : i + 7] for i in range(0, 100, 7)] * 4
-    expected = [reader.read(batch, refs) for batch in batches]
+    expected = [reader.read(batch, refs, now=NOW) for batch in batches]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        assert list(pool.map(lambda batch: reader.read(batch, refs), batches)) == expected
+        assert list(pool.map(lambda batch: reader.read(batch, refs, now=NOW), batches)) == expected
 
 
 def test_empty_requests(reader):

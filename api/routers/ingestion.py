@@ -8,7 +8,7 @@ from api.dependencies import get_client, require_write_key
 from api.feast_client import FeastClient
 from api.materialize_jobs import MaterializeJobs
 from api.models import MaterializeJob, MaterializeRequest, PushRequest, PushResponse
-from taxi_platform.store.online_reader import UnknownFeatureError
+from taxi_platform.store.online import UnknownFeatureError
 
 router = APIRouter(prefix="/feast", tags=["ingestion"])
 WRITE = [Depends(require_write_key)]

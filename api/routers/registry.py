@@ -18,7 +18,7 @@ from api.models import (
     ViewStats,
 )
 from taxi_platform.duck import connect
-from taxi_platform.store.online_reader import UnknownFeatureError
+from taxi_platform.store.online import UnknownFeatureError
 
 router = APIRouter(prefix="/feast", tags=["registry"])
 
