@@ -42,10 +42,6 @@ import feast
 import httpx
 import redis
 from feast import FeatureStore
-from feast.infra.key_encoding_utils import serialize_entity_key
-from feast.infra.online_stores.helpers import _mmh3  # Feast's hash field names; no public API
-from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
-from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from rich.console import Console
 from rich.table import Table
 
@@ -65,6 +61,9 @@ from bench.harness import (
 )
 from taxi_platform.data.sample import fetch_sample
 from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
+from taxi_platform.store.online import ViewSpec
+from taxi_platform.store.online.catalog import Catalog
+from taxi_platform.store.online.keys import entity_key, redis_fields, redis_hash_key
 from taxi_platform.store.repo import open_store
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -400,25 +399,17 @@ def _feast_commands(
     store: FeatureStore, entities: list[dict[str, Any]]
 ) -> list[tuple[bytes, list[bytes]]]:
     """Feast's reads for a service: per view, one HMGET of its fields per unique entity key."""
-    project = store.config.project.encode()
+    by_view: dict[ViewSpec, list[str]] = {}
+    for ref in Catalog.load(store).resolve(service=SERVICE):
+        by_view.setdefault(ref.spec, []).append(ref.name)
+    version = store.config.entity_key_serialization_version
     commands = []
-    for projection in store.get_feature_service(SERVICE).feature_view_projections:
-        view = store.get_feature_view(projection.name)
-        join_key = view.entity_columns[0].name
-        fields = [_mmh3(f"{view.name}:{f.name}") for f in projection.features]
-        fields.append(f"_ts:{view.name}".encode())
-        for value in dict.fromkeys(e[join_key] for e in entities):
-            commands.append((_entity_key(join_key, value) + project, fields))
+    for spec, names in by_view.items():
+        fields = redis_fields(spec.storage_name, names)
+        for values in dict.fromkeys(tuple(e[k] for k in spec.join_keys) for e in entities):
+            key = entity_key(spec.join_keys, values, spec.key_types, version)
+            commands.append((redis_hash_key(key, store.config.project), fields))
     return commands
-
-
-def _entity_key(join_key: str, value: int | str) -> bytes:
-    """Feast's serialized entity key (version 3), the first part of its Redis key."""
-    proto_value = (
-        ValueProto(int64_val=value) if isinstance(value, int) else ValueProto(string_val=value)
-    )
-    proto = EntityKeyProto(join_keys=[join_key], entity_values=[proto_value])
-    return serialize_entity_key(proto, entity_key_serialization_version=3)
 
 
 def _time_pipeline(
