@@ -336,17 +336,17 @@ def test_backend_follows_the_online_store(built_store):
 
 
 def test_reads_need_no_registry(built_store, reader, monkeypatch):
-    """Reads use the cached registry: Feast's registry can be gone after construction."""
+    """Reads use the cached registry: no FeatureStore (so no registry) after construction."""
     fresh = OnlineReader(open_store(built_store))
     refs = fresh.resolve(service="model_inference_v1")
     rows = trip_rows(built_store, n=10)
     expected = fresh.read(rows, refs, now=NOW)
 
-    class NoRegistry:
+    class NoStore:
         def __getattr__(self, name):
-            raise AssertionError(f"registry.{name} used on the read path")
+            raise AssertionError(f"FeatureStore.{name} used on the read path")
 
-    monkeypatch.setattr(fresh.store, "_registry", NoRegistry())
+    monkeypatch.setattr(fresh, "store", NoStore())
     assert fresh.read(rows, refs, now=NOW) == expected
     assert fresh.resolve(service="model_inference_v1") == refs
     fresh.close()
