@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     redis_type: Literal["redis", "redis_cluster"] = "redis"
+    online_apply_ttl: bool = True  # online cells older than their view's ttl: OUTSIDE_MAX_AGE
     tfx_version: str = "1.16.0"
     generator_seed: int = 42
     max_bad_row_fraction: float = 0.5
