@@ -20,8 +20,9 @@ from rich.console import Console
 
 from taxi_platform.data.ingest import ingest_sample_csv
 from taxi_platform.data.sample import sample_csv_path
-from taxi_platform.duck import connect, trips_glob
+from taxi_platform.duck import connect, read_trips
 from taxi_platform.features.compute import compute_features
+from taxi_platform.polling import poll_until
 from taxi_platform.settings import PROJECT_ROOT, Settings
 from taxi_platform.store.isolated_home import make_isolated_home
 from taxi_platform.store.materialize import materialize_all
@@ -53,11 +54,13 @@ def spread_trips(settings: Settings, count: int, spread_over: int) -> list[dict[
     Deterministic (the same trips for any ``count`` up to ``spread_over``), and spread so that a
     batch spans many areas and companies, as real traffic would.
     """
+    con = connect()
+    read_trips(con, settings.trips_dir)
     query = (
-        f"SELECT * FROM read_parquet('{trips_glob(settings.trips_dir)}', hive_partitioning=false) "
+        "SELECT * FROM trips "
         "WHERE pickup_community_area IS NOT NULL AND coalesce(company, '') <> '' ORDER BY trip_id"
     )
-    unique = connect().sql(query).to_arrow_table().to_pylist()
+    unique = con.sql(query).to_arrow_table().to_pylist()
     if len(unique) < count:
         raise SystemExit(f"only {len(unique)} trips have an area and a company; need {count}")
     step = len(unique) // max(count, spread_over)
@@ -105,16 +108,21 @@ def running(
 
 def _wait_until_up(process: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
     """Any HTTP answer means the server listens; a dead process or 90 s without one fails."""
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if process.poll() is not None:
             raise SystemExit(f"server exited with {process.returncode}:\n{_tail(log_path)}")
-        try:
-            httpx.get(f"{base}/health", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not answer within 90 s:\n{_tail(log_path)}")
+        httpx.get(f"{base}/health", timeout=1)
+        return True
+
+    poll_until(
+        answers,
+        timeout=90,
+        interval=0.2,
+        retry_on=(httpx.HTTPError,),
+        failure=lambda: f"server did not answer within 90 s:\n{_tail(log_path)}",
+        error=SystemExit,
+    )
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -5,11 +5,8 @@ Every command takes ``--help``. Errors the user can fix print one line and exit 
 
 from __future__ import annotations
 
-import sys
 import warnings
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +20,18 @@ from taxi_platform.settings import Settings, load_settings
 console = Console(stderr=False)
 
 
-def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a PlatformError into a one-line message and exit status 1."""
+class PlatformGroup(click.Group):
+    """The root group: a PlatformError from any command below it becomes one line and exit 1.
 
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    Caught here once, so no command needs its own handler and a new one cannot forget it.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return func(*args, **kwargs)
+            return super().invoke(ctx)
         except PlatformError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
+            ctx.exit(1)
 
 
 def _settings() -> Settings:
@@ -55,7 +52,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PlatformGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--profile",
     envvar="TAXI_PROFILE",
@@ -64,14 +61,12 @@ def _utc(value: datetime | None) -> datetime | None:
     help="Online store profile: sqlite (embedded) or redis.",
 )
 @click.pass_context
-@fail_cleanly
 def cli(ctx: click.Context, profile: str) -> None:
     """Chicago Taxi feature platform on Feast: data, features, store."""
     ctx.obj = load_settings(profile=profile)
 
 
 @cli.command("fetch-sample")
-@fail_cleanly
 def fetch_sample_cmd() -> None:
     """Download the real Chicago Taxi sample (tfx 1.16.0 wheel) into var/raw."""
     from taxi_platform.data.sample import fetch_sample
@@ -82,7 +77,6 @@ def fetch_sample_cmd() -> None:
 @cli.command("ingest-sample")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="CSV to ingest "
               "(default: the downloaded sample).")  # fmt: skip
-@fail_cleanly
 def ingest_sample_cmd(csv_path: Path | None) -> None:
     """Clean the sample CSV and store it as month-partitioned Parquet in the offline store."""
     from taxi_platform.data.ingest import ingest_sample_csv
@@ -108,7 +102,6 @@ def ingest_sample_cmd(csv_path: Path | None) -> None:
               help="Instead of --start/--end: continue after the newest stored trip "
               "for this many hours.")  # fmt: skip
 @click.option("--seed", type=int, help="Random seed (default TAXI_GENERATOR_SEED).")
-@fail_cleanly
 def generate_cmd(
     trips: int,
     start: datetime | None,
@@ -129,12 +122,11 @@ def generate_cmd(
         raise PlatformError("give --start and --end, or --continue-hours")
     console.print(
         f"generated {report.trips:,} trips {report.start} .. {report.end} in "
-        f"{report.files} files, {report.rows_per_second:,.0f} trips/s"
+        f"{len(report.files)} files, {report.rows_per_second:,.0f} trips/s"
     )
 
 
 @cli.command("features")
-@fail_cleanly
 def features_cmd() -> None:
     """Compute the trip, area and company feature tables from the stored trips (DuckDB)."""
     from taxi_platform.features.compute import compute_features
@@ -146,7 +138,6 @@ def features_cmd() -> None:
 
 
 @cli.command("apply")
-@fail_cleanly
 def apply_cmd() -> None:
     """Register the Feast definitions of feature_repo/ (like `feast apply`)."""
     from taxi_platform.store.repo import apply_repo
@@ -159,7 +150,6 @@ def apply_cmd() -> None:
 @click.option("--start", type=click.DateTime(), help="Window start (UTC); default: all history.")
 @click.option("--end", type=click.DateTime(), help="Window end (UTC); default: now.")
 @click.option("--view", "views", multiple=True, help="Feature view (repeatable); default all.")
-@fail_cleanly
 def materialize_cmd(
     incremental: bool,
     start: datetime | None,
@@ -194,7 +184,6 @@ def materialize_cmd(
 @click.argument("trip_ids", nargs=-1)
 @click.option("--newest", type=click.IntRange(min=1), help="Look up the N newest stored trips.")
 @click.option("--service", default="model_inference_v1", show_default=True)
-@fail_cleanly
 def lookup_cmd(trip_ids: tuple[str, ...], newest: int | None, service: str) -> None:
     """Read a feature service online for trip ids (their area and company are resolved)."""
     from taxi_platform.jobs.feature_job import newest_trip_ids
@@ -213,7 +202,6 @@ def lookup_cmd(trip_ids: tuple[str, ...], newest: int | None, service: str) -> N
 @cli.command("predict")
 @click.argument("trip_ids", nargs=-1)
 @click.option("--newest", type=click.IntRange(min=1), help="Predict the N newest stored trips.")
-@fail_cleanly
 def predict_cmd(trip_ids: tuple[str, ...], newest: int | None) -> None:
     """Ask the prediction API about stored trips (Feast features), next to their real tips."""
     from taxi_platform.jobs.feature_job import newest_trip_ids
@@ -245,7 +233,6 @@ def predict_cmd(trip_ids: tuple[str, ...], newest: int | None) -> None:
     "--out", type=click.Path(path_type=Path), help="CSV path (default var/training/data.csv)."
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N trips (for tests).")
-@fail_cleanly
 def training_set_cmd(out: Path | None, limit: int | None) -> None:
     """Build the TFX pipeline's point-in-time training set from Feast (service training_v1)."""
     from taxi_platform.jobs.training_set import build_training_set
@@ -259,7 +246,6 @@ def training_set_cmd(out: Path | None, limit: int | None) -> None:
 
 
 @cli.command("run")
-@fail_cleanly
 def run_cmd() -> None:
     """The main job end to end: sample, features, apply, materialize, a sample lookup."""
     from taxi_platform.jobs.feature_job import run_feature_job
@@ -288,7 +274,6 @@ def airflow_group() -> None:
 
 
 @airflow_group.command("start")
-@fail_cleanly
 def airflow_start_cmd() -> None:
     """Start `airflow standalone` (UI and REST API on TAXI_AIRFLOW_PORT) and wait for health."""
     from taxi_platform.orchestration import local_airflow
@@ -302,7 +287,6 @@ def airflow_start_cmd() -> None:
 
 
 @airflow_group.command("stop")
-@fail_cleanly
 def airflow_stop_cmd() -> None:
     """Stop the standalone Airflow started by `airflow start`."""
     from taxi_platform.orchestration import local_airflow
@@ -315,7 +299,6 @@ def airflow_stop_cmd() -> None:
 @click.option("--conf", default="{}", help="Run configuration (DAG params) as JSON.")
 @click.option("--timeout", default=1800.0, show_default=True, help="Seconds to wait for the run.")
 @click.option("--show", "show_tasks", multiple=True, help="Print what this task returned.")
-@fail_cleanly
 def airflow_trigger_cmd(
     dag_id: str, conf: str, timeout: float, show_tasks: tuple[str, ...]
 ) -> None:

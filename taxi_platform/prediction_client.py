@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from taxi_platform.duck import connect, stored_trips_glob
+from taxi_platform.duck import connect, read_trips
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 
@@ -29,11 +29,10 @@ def trip_body(row: dict[str, Any]) -> dict[str, Any]:
 
 def stored_trips(settings: Settings, trip_ids: list[str]) -> list[dict[str, Any]]:
     """The stored rows of these trips, in the order asked; unknown ids are an error."""
-    query = (
-        f"SELECT * FROM read_parquet('{stored_trips_glob(settings.trips_dir)}', "
-        "hive_partitioning=false) WHERE trip_id IN (SELECT unnest(?))"
-    )
-    table = connect().sql(query, params=[trip_ids]).to_arrow_table()
+    con = connect()
+    read_trips(con, settings.trips_dir)
+    query = "SELECT * FROM trips WHERE trip_id IN (SELECT unnest(?))"
+    table = con.sql(query, params=[trip_ids]).to_arrow_table()
     rows = {row["trip_id"]: row for row in table.to_pylist()}  # SQL NULL -> None
     missing = [t for t in trip_ids if t not in rows]
     if missing:

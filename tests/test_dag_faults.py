@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +11,7 @@ import redis
 
 from taxi_platform.jobs.feature_job import apply_step, features_step, ingest_step
 from taxi_platform.jobs.interval_jobs import materialize_interval
+from taxi_platform.polling import poll_until
 from taxi_platform.store.repo import open_store
 from tests.airflow_support import configure_airflow, run_dag, task_states
 from tests.test_dags import online_fares, trips_started_in
@@ -39,14 +39,13 @@ class PrivateRedis:
              "--dir", str(self.directory), "--dbfilename", "dump.rdb", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
+        poll_until(
+            redis.Redis(port=self.port).ping,
+            timeout=5,
+            interval=0.05,
+            retry_on=(redis.ConnectionError,),
+            failure="private redis-server did not start",
+        )
 
     def stop(self) -> None:
         redis.Redis(port=self.port).shutdown(save=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from taxi_platform.data.generator import FEED_SOURCE
-from taxi_platform.duck import connect, trips_glob
+from taxi_platform.duck import connect, read_trips
 from taxi_platform.jobs.feature_job import apply_step, features_step, ingest_step
 from taxi_platform.orchestration.training import pipeline_arguments
 from taxi_platform.settings import load_settings
@@ -72,8 +72,10 @@ def test_feature_dag_end_to_end(platform_env, profile):
 
 
 def trips_started_in(settings, start: datetime, end: datetime) -> list[str]:
-    rows = connect().execute(
-        f"SELECT trip_id FROM read_parquet('{trips_glob(settings.trips_dir)}') "
+    con = connect()
+    read_trips(con, settings.trips_dir)
+    rows = con.execute(
+        "SELECT trip_id FROM trips "
         "WHERE trip_start_timestamp >= ? AND trip_start_timestamp < ? ORDER BY trip_id",
         [start, end],
     )

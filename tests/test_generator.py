@@ -21,7 +21,7 @@ from taxi_platform.data.generator import (
 )
 from taxi_platform.data.ingest import DROP_REASON_SQL, SAMPLE_SOURCE, ingest_sample_csv
 from taxi_platform.data.schema import TRIP_SCHEMA
-from taxi_platform.duck import connect
+from taxi_platform.duck import connect, read_parquet
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings, load_settings
 
@@ -64,10 +64,7 @@ def con(sample_home: Path, big: pa.Table) -> duckdb.DuckDBPyConnection:
     """DuckDB with the real sample as ``real`` and 200k generated trips as ``gen``."""
     con = connect()
     sample_glob = load_settings(home=sample_home).trips_dir / SAMPLE_SOURCE / "*" / "*.parquet"
-    con.execute(
-        "CREATE TABLE real AS SELECT * FROM read_parquet(?, hive_partitioning=false)",
-        [str(sample_glob)],
-    )
+    read_parquet(con, sample_glob).to_table("real")
     con.register("gen", big)
     return con
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from taxi_platform.data.ingest import ingest_sample_csv
+from taxi_platform.data.ingest import (
+    MAX_FARE,
+    MAX_MPH,
+    MAX_TRIP_SECONDS,
+    MIN_FARE,
+    ingest_sample_csv,
+)
 from taxi_platform.data.sample import SAMPLE_BYTES, sample_csv_path
-from taxi_platform.duck import connect, trips_glob
+from taxi_platform.duck import connect, read_trips
 from taxi_platform.settings import load_settings
 
 
@@ -19,10 +25,7 @@ def settings(home):
 def query(settings, select: str) -> list[tuple]:
     """Run ``select`` over the stored trips, available as the table ``trips``."""
     con = connect()
-    con.execute(
-        "CREATE VIEW trips AS SELECT * FROM "
-        f"read_parquet('{trips_glob(settings.trips_dir)}', hive_partitioning=false)"
-    )
+    read_trips(con, settings.trips_dir)
     return con.execute(select).fetchall()
 
 
@@ -52,18 +55,19 @@ def test_stored_trips_obey_the_cleaning_rules(settings):
         "max(trip_miles / (trip_seconds / 3600.0)), count(DISTINCT trip_id), count(*) FROM trips",
     )
     min_miles, min_s, max_s, min_fare, max_fare, max_speed, ids, rows = row
-    assert min_miles > 0 and min_s > 0 and max_s < 3800
-    assert min_fare >= 3.25 and max_fare <= 300 and max_speed <= 70
+    assert min_miles > 0 and min_s > 0 and max_s < MAX_TRIP_SECONDS
+    assert min_fare >= MIN_FARE and max_fare <= MAX_FARE and max_speed <= MAX_MPH
     assert ids == rows
 
 
 def test_time_features_match_the_sample_columns(settings, sample_csv):
     ingest_sample_csv(settings, sample_csv_path(settings))
     con = connect()
-    con.execute(f"CREATE VIEW raw AS SELECT * FROM '{sample_csv}'")
+    con.read_csv(str(sample_csv)).create_view("raw")
+    read_trips(con, settings.trips_dir)
     mismatches = con.execute(
-        f"""
-        SELECT count(*) FROM read_parquet('{trips_glob(settings.trips_dir)}') t
+        """
+        SELECT count(*) FROM trips t
         JOIN raw r ON epoch(t.trip_start_timestamp) = r.trip_start_timestamp
          AND t.fare = r.fare::FLOAT AND t.trip_seconds = r.trip_seconds
         WHERE t.trip_start_hour != r.trip_start_hour OR t.trip_start_day != r.trip_start_day

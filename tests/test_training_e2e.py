@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from api.models import BatchPrediction, Prediction
 from api.prediction_features import AREA_FEATURES, COMPANY_FEATURES
+from taxi_platform.polling import poll_until
 from taxi_platform.prediction_client import TRIP_FIELDS
 from taxi_platform.settings import PROJECT_ROOT, load_settings
 from tests.airflow_support import configure_airflow, returned, run_dag, task_states
@@ -64,14 +64,14 @@ def trained(tmp_path_factory, sample_csv):
 
 
 def _wait_healthy(url: str) -> str:
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("the API did not become healthy")
+    return poll_until(
+        lambda: url if httpx.get(f"{url}/health", timeout=1).status_code == 200 else None,
+        timeout=60,
+        interval=0.2,
+        retry_on=(httpx.HTTPError,),
+        failure="the API did not become healthy",
+        error=pytest.fail.Exception,
+    )
 
 
 def test_feast_pusher_stored_every_transformed_row(trained):

@@ -27,9 +27,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from taxi_platform.data.ingest import SAMPLE_SOURCE
+from taxi_platform.data.ingest import (
+    MAX_FARE,
+    MAX_MPH,
+    MAX_TRIP_SECONDS,
+    MIN_FARE,
+    SAMPLE_SOURCE,
+)
 from taxi_platform.data.schema import TRIP_SCHEMA
-from taxi_platform.duck import connect, stored_trips_glob
+from taxi_platform.data.storage import replace_file_atomically
+from taxi_platform.duck import connect, read_parquet, read_trips
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 
@@ -43,13 +50,11 @@ BLOCK_ROWS = 1 << 16
 DEFAULT_CHUNK_ROWS = 1_000_000
 MAX_CHUNK_ROWS = 10_000_000  # about 2 GB of working memory; keeps string offsets in int32
 
-# Bounds that keep every trip inside ingest.DROP_REASON_SQL's cleaning rules.
-MIN_FARE = 3.25
-MAX_FARE = 300.0
-MIN_MILES = 0.1
-MAX_MILES = 70.0  # at 70 mph this still fits in MAX_SECONDS
-MAX_MPH = 70.0
-MAX_SECONDS = 3780  # the last whole minute below the 3800 s bound
+# Bounds that keep every trip inside ingest.DROP_REASON_SQL's cleaning rules (MIN_FARE,
+# MAX_FARE and MAX_MPH are the rules' own).
+MIN_MILES = 0.1  # above the rules' zero: one metered tenth of a mile
+MAX_MILES = 70.0  # under the rules' 100; at MAX_MPH this still fits in MAX_SECONDS
+MAX_SECONDS = (MAX_TRIP_SECONDS - 1) // 60 * 60  # the last whole minute below the bound
 MIN_FIT_MPH = 3.0
 
 # Additive smoothing: unseen pickup areas keep a small probability; sparse rows of the
@@ -78,14 +83,8 @@ _UNIFORMS = (
 _NORMALS = ("pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon", "speed", "miles")
 _SAMPLE_MISSING = "no real trip sample is stored under {}; run `taxi-platform ingest-sample` first"
 _SOURCE_NAME = re.compile(r"[A-Za-z0-9_-]+")
-_NEXT_INDEX_SQL = r"""
-SELECT greatest(count(*), coalesce(max(
-  try_cast(regexp_extract(trip_id, '^trip_s\d+_(\d+)$', 1) AS BIGINT)) + 1, 0))
-FROM read_parquet(?, hive_partitioning=false)
-"""
-_NEWEST_START_SQL = """
-SELECT epoch_us(max(trip_start_timestamp)) FROM read_parquet(?, hive_partitioning=false)
-"""
+_NEXT_INDEX = r"""greatest(count(*), coalesce(max(
+  try_cast(regexp_extract(trip_id, '^trip_s\d+_(\d+)$', 1) AS BIGINT)) + 1, 0))"""
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,10 +149,7 @@ def fit_trip_model(settings: Settings) -> TripModel:
     if not any(sample_dir.glob("month=*/*.parquet")):
         raise PlatformError(_SAMPLE_MISSING.format(sample_dir))
     con = connect()
-    con.execute(
-        "CREATE TEMP TABLE sample AS SELECT * FROM read_parquet(?, hive_partitioning=false)",
-        [str(sample_dir / "month=*" / "*.parquet")],
-    )
+    read_parquet(con, sample_dir / "month=*" / "*.parquet").to_table("sample")
     payment_types, payment_probs, tip_zero = _fit_payments(con)
     companies, company_probs = _fit_companies(con)
     area_lat, area_lon, jitter = _fit_centroids(con)
@@ -698,17 +694,12 @@ def _check_source(source: str) -> None:
 
 
 def _write_new_file(target: Path, table: pa.Table) -> Path:
-    """Write via a temporary name that no trip glob matches, then rename into place."""
+    """A new trip file, complete or absent (its temporary name matches no trip glob)."""
     if target.exists():
         raise PlatformError(f"{target} already exists; refusing to overwrite stored trips")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        pq.write_table(table, tmp, compression="zstd", compression_level=1)
-        tmp.rename(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    replace_file_atomically(
+        target, lambda tmp: pq.write_table(table, tmp, compression="zstd", compression_level=1)
+    )
     return target
 
 
@@ -717,12 +708,12 @@ def _next_index(settings: Settings, source: str) -> int:
     source_dir = settings.trips_dir / source
     if not any(source_dir.glob("month=*/*.parquet")):
         return 0
-    glob = str(source_dir / "month=*" / "*.parquet")
-    (index,) = connect().execute(_NEXT_INDEX_SQL, [glob]).fetchone()
+    stored = read_parquet(connect(), source_dir / "month=*" / "*.parquet")
+    ((index,),) = stored.aggregate(_NEXT_INDEX).fetchall()
     return int(index)
 
 
 def _newest_start(settings: Settings) -> datetime:
-    pattern = stored_trips_glob(settings.trips_dir)
-    (micros,) = connect().execute(_NEWEST_START_SQL, [pattern]).fetchone()
+    trips = read_trips(connect(), settings.trips_dir)
+    ((micros,),) = trips.aggregate("epoch_us(max(trip_start_timestamp))").fetchall()
     return _EPOCH + timedelta(microseconds=micros)

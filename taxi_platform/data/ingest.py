@@ -27,15 +27,22 @@ from taxi_platform.settings import Settings
 
 SAMPLE_SOURCE = "sample"
 
-DROP_REASON_SQL = """
+# The cleaning bounds, defined only here: the SQL below and the generator both use them.
+MAX_TRIP_SECONDS = 3800  # exclusive: the field's usual bounds
+MIN_FARE = 3.25  # the flag-drop fare
+MAX_FARE = 300.0
+MAX_MILES = 100.0
+MAX_MPH = 70.0
+
+DROP_REASON_SQL = f"""
 CASE
   WHEN trip_start_timestamp IS NULL OR fare IS NULL OR trip_seconds IS NULL
        OR trip_miles IS NULL THEN 'missing_required'
   WHEN trip_miles <= 0 THEN 'zero_miles'
-  WHEN trip_seconds <= 0 OR trip_seconds >= 3800 THEN 'bad_duration'
-  WHEN fare < 3.25 THEN 'low_fare'
-  WHEN trip_miles > 100 OR fare > 300 OR trip_miles / (trip_seconds / 3600.0) > 70
-       THEN 'outlier'
+  WHEN trip_seconds <= 0 OR trip_seconds >= {MAX_TRIP_SECONDS} THEN 'bad_duration'
+  WHEN fare < {MIN_FARE} THEN 'low_fare'
+  WHEN trip_miles > {MAX_MILES} OR fare > {MAX_FARE}
+       OR trip_miles / (trip_seconds / 3600.0) > {MAX_MPH} THEN 'outlier'
 END
 """
 

@@ -7,6 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from taxi_platform.data.storage import replace_file_atomically
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 
@@ -25,7 +26,6 @@ def fetch_sample(settings: Settings) -> Path:
         return target
     download_dir = settings.var_dir / "downloads"
     wheel = _download_tfx_wheel(settings.tfx_version, download_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel) as archive:
         data = archive.read(SAMPLE_MEMBER)
     if len(data) != SAMPLE_BYTES:
@@ -33,9 +33,7 @@ def fetch_sample(settings: Settings) -> Path:
             f"{wheel.name} holds a {len(data)}-byte sample, expected {SAMPLE_BYTES}; "
             "set TAXI_TFX_VERSION=1.16.0"
         )
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    replace_file_atomically(target, lambda tmp: tmp.write_bytes(data))
     return target
 
 

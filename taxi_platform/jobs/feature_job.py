@@ -63,11 +63,12 @@ def verify_step(settings: Settings, trip_ids: list[str]) -> list[dict[str, Any]]
 
 
 def newest_trip_ids(settings: Settings, count: int = 3) -> list[str]:
-    from taxi_platform.duck import connect, stored_trips_glob
+    from taxi_platform.duck import connect, read_trips
 
-    rows = connect().execute(
-        f"SELECT trip_id FROM read_parquet('{stored_trips_glob(settings.trips_dir)}', "
-        "hive_partitioning=false) WHERE company IS NOT NULL "
+    con = connect()
+    read_trips(con, settings.trips_dir)
+    rows = con.execute(
+        "SELECT trip_id FROM trips WHERE company IS NOT NULL "
         "ORDER BY trip_start_timestamp DESC, trip_id LIMIT ?",
         [count],
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from taxi_platform.errors import PlatformError
+from taxi_platform.polling import poll_until
 
 FINISHED = {"success", "failed"}
 
@@ -41,12 +41,12 @@ class AirflowClient:
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> None:
         """Wait until the DAG processor has parsed ``dag_id``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.http.get(f"/api/v2/dags/{dag_id}").status_code == 200:
-                return
-            time.sleep(2)
-        raise PlatformError(f"DAG {dag_id} did not appear in Airflow within {timeout:.0f} s")
+        poll_until(
+            lambda: self.http.get(f"/api/v2/dags/{dag_id}").status_code == 200 or None,
+            timeout=timeout,
+            interval=2,
+            failure=f"DAG {dag_id} did not appear in Airflow within {timeout:.0f} s",
+        )
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         """Unpause the DAG and start a run now; returns the run id."""
@@ -58,13 +58,18 @@ class AirflowClient:
 
     def wait(self, dag_id: str, run_id: str, timeout: float = 1800.0) -> RunResult:
         """Poll the run until it finishes; return its state and its tasks' states."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def finished() -> str | None:
             state = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            if state in FINISHED:
-                return RunResult(dag_id, run_id, state, self.task_states(dag_id, run_id))
-            time.sleep(2)
-        raise PlatformError(f"run {run_id} of {dag_id} did not finish within {timeout:.0f} s")
+            return state if state in FINISHED else None
+
+        state = poll_until(
+            finished,
+            timeout=timeout,
+            interval=2,
+            failure=f"run {run_id} of {dag_id} did not finish within {timeout:.0f} s",
+        )
+        return RunResult(dag_id, run_id, state, self.task_states(dag_id, run_id))
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         instances = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")

@@ -14,12 +14,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from taxi_platform.errors import PlatformError
+from taxi_platform.polling import poll_until
 from taxi_platform.settings import PROJECT_ROOT, Settings
 
 ADMIN_USER = "admin"
@@ -99,16 +99,21 @@ def start(
             start_new_session=True,
         )
     _pidfile(settings).write_text(str(process.pid))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool | None:
         if process.poll() is not None:
             raise PlatformError(
                 f"airflow standalone exited with {process.returncode}; see {log_path}"
             )
-        if is_healthy(settings):
-            return f"Airflow started at {settings.airflow_url} (log: {log_path})"
-        time.sleep(2)
-    raise PlatformError(f"Airflow did not become healthy in {timeout:.0f} s; see {log_path}")
+        return True if is_healthy(settings) else None
+
+    poll_until(
+        healthy,
+        timeout=timeout,
+        interval=2,
+        failure=f"Airflow did not become healthy in {timeout:.0f} s; see {log_path}",
+    )
+    return f"Airflow started at {settings.airflow_url} (log: {log_path})"
 
 
 def stop(settings: Settings, timeout: float = 60.0) -> str:
@@ -122,14 +127,17 @@ def stop(settings: Settings, timeout: float = 60.0) -> str:
     except ProcessLookupError:
         pidfile.unlink()
         return f"Airflow (pid {pid}) was not running"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def gone() -> bool | None:
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
-            break
-        time.sleep(0.5)
-    else:
+            return True
+        return None
+
+    try:
+        poll_until(gone, timeout=timeout, interval=0.5, failure="Airflow did not stop")
+    except PlatformError:
         os.killpg(pid, signal.SIGKILL)
     pidfile.unlink()
     return f"stopped Airflow (pid {pid})"

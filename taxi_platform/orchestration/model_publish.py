@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 
-from taxi_platform.errors import PlatformError
+from taxi_platform.polling import poll_until
 from taxi_platform.settings import Settings
 
 
@@ -18,15 +17,20 @@ def wait_until_served(settings: Settings, version: str, timeout: float = 120.0) 
     """
     if not version:
         return {"published": False, "reason": "no blessed model was pushed"}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:  # the first call after a push loads the model: give it time
+
+    def served() -> dict[str, Any] | None:
+        try:  # the first call after a push loads the model: give it time (a timeout is retried)
             response = httpx.get(f"{settings.api_url}/taxi/model", timeout=60)
         except httpx.ConnectError:
             return {"published": True, "version": version, "api": "not running"}
-        except httpx.TimeoutException:
-            continue
         if response.status_code == 200 and response.json()["version"] == version:
             return {"published": True, "version": version, "api": "serving"}
-        time.sleep(2)
-    raise PlatformError(f"the API at {settings.api_url} did not pick up model {version}")
+        return None
+
+    return poll_until(
+        served,
+        timeout=timeout,
+        interval=2,
+        retry_on=(httpx.TimeoutException,),
+        failure=f"the API at {settings.api_url} did not pick up model {version}",
+    )
