@@ -4,6 +4,7 @@ The batch tables are written by ``taxi-platform features`` (DuckDB SQL in
 taxi_platform/features/sql); the real-time table is fed through the push source.
 """
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -151,31 +152,35 @@ area_realtime_features = FeatureView(
 )
 
 TRANSFORMED = Path(__file__).resolve().parent / "data" / "offline_store" / "transformed"
-Z_SCORES = ["trip_miles", "fare", "trip_seconds", "avg_trip_distance", "avg_fare",
-            "company_avg_fare", "company_rating"]  # fmt: skip
-INDEXES = ["pickup_latitude", "pickup_longitude", "dropoff_latitude", "dropoff_longitude",
-           "payment_type", "company", "trip_start_hour", "trip_start_day", "trip_start_month",
-           "pickup_community_area", "dropoff_community_area"]  # fmt: skip
+# The columns TFX Transform writes, shared with the TFX pipeline (see the file's "about")
+CONTRACT = json.loads((Path(__file__).resolve().parent / "transformed_features.json").read_text())
+INDEXES = [*CONTRACT["buckets"], *CONTRACT["vocabularies"], *CONTRACT["categoricals"]]
+XF = CONTRACT["suffix"]
 
 transformed_features = FeatureView(
-    name="transformed_features",
+    name=CONTRACT["view"],
     entities=[trip],
     ttl=timedelta(0),  # no age limit: the TFX run decides what is current
     schema=[
         *(
-            _field(f"{n}_xf", Float32, f"{n}, z-scored by TFX Transform.", kind="z-score")
-            for n in Z_SCORES
+            _field(f"{n}{XF}", Float32, f"{n}, z-scored by TFX Transform.", kind="z-score")
+            for n in CONTRACT["z_scores"]
         ),
         *(
             _field(
-                f"{n}_xf",
+                f"{n}{XF}",
                 Int64,
                 f"{n}, bucket or vocabulary index from TFX Transform.",
                 kind="index",
             )
             for n in INDEXES
         ),
-        _field("tips_xf", Int64, "The label: 1 when tips > 20% of the fare.", role="label"),
+        _field(
+            f"{CONTRACT['label']}{XF}",
+            Int64,
+            "The label: 1 when tips > 20% of the fare.",
+            role="label",
+        ),
     ],
     source=FileSource(
         name="transformed_features_source",

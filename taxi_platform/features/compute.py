@@ -6,6 +6,7 @@ same definitions scale beyond one machine; here DuckDB runs it over the month-pa
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taxi_platform.data.storage import replace_file_atomically
-from taxi_platform.duck import connect, stored_trips_glob
+from taxi_platform.duck import connect, read_trips
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 
 FEATURE_TABLES = ("trip_features", "area_features", "company_features")
+TRANSFORMED_CONTRACT = "transformed_features.json"  # in the Feast repository, next to the view
 
 # The stream side (Kafka processor or POST /push) appends to this table through Feast's push
 # source; it starts empty so `feast materialize` and historical retrieval work from day one.
@@ -70,27 +72,24 @@ def compute_features(settings: Settings) -> list[TableReport]:
     return reports
 
 
-TRANSFORMED_Z_SCORES = ("trip_miles", "fare", "trip_seconds", "avg_trip_distance", "avg_fare",
-                        "company_avg_fare", "company_rating")  # fmt: skip
-TRANSFORMED_INDEXES = ("pickup_latitude", "pickup_longitude", "dropoff_latitude",
-                       "dropoff_longitude", "payment_type", "company", "trip_start_hour",
-                       "trip_start_day", "trip_start_month", "pickup_community_area",
-                       "dropoff_community_area", "tips")  # fmt: skip
-TRANSFORMED_SCHEMA = pa.schema(
-    [("trip_id", pa.string()), ("event_timestamp", pa.timestamp("us", tz="UTC")),
-     ("created_timestamp", pa.timestamp("us", tz="UTC"))]
-    + [(f"{n}_xf", pa.float32()) for n in TRANSFORMED_Z_SCORES]
-    + [(f"{n}_xf", pa.int64()) for n in TRANSFORMED_INDEXES]
-)  # fmt: skip
+def transformed_schema(settings: Settings) -> pa.Schema:
+    """The columns FeastPusher writes, from the contract the TFX pipeline shares with Feast."""
+    contract = json.loads((settings.feature_repo / TRANSFORMED_CONTRACT).read_text())
+    indexes = [*contract["buckets"], *contract["vocabularies"], *contract["categoricals"]]
+    timestamp = pa.timestamp("us", tz="UTC")
+    return pa.schema(
+        [("trip_id", pa.string()), ("event_timestamp", timestamp), ("created_timestamp", timestamp)]
+        + [(f"{n}{contract['suffix']}", pa.float32()) for n in contract["z_scores"]]
+        + [(f"{n}{contract['suffix']}", pa.int64()) for n in [*indexes, contract["label"]]]
+    )
 
 
 def ensure_transformed_placeholder(settings: Settings) -> Path:
     """An empty split, so the transformed_features view reads (as empty) before any TFX run."""
     path = settings.offline_dir / "transformed" / "split=none" / "part-00000.parquet"
     if not path.exists():
-        replace_file_atomically(
-            path, lambda tmp: pq.write_table(TRANSFORMED_SCHEMA.empty_table(), tmp)
-        )
+        schema = transformed_schema(settings)
+        replace_file_atomically(path, lambda tmp: pq.write_table(schema.empty_table(), tmp))
     return path
 
 
@@ -104,12 +103,8 @@ def ensure_realtime_table(settings: Settings) -> Path:
 
 
 def _register_trips(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    pattern = stored_trips_glob(settings.trips_dir)
     try:
-        con.execute(
-            f"CREATE VIEW trips AS SELECT * FROM read_parquet('{pattern}', hive_partitioning=false)"
-        )
-        con.execute("SELECT count(*) FROM trips").fetchone()
+        read_trips(con, settings.trips_dir).aggregate("count(*)").fetchall()
     except duckdb.Error as exc:
         raise PlatformError(f"cannot read the stored trips: {_first_line(exc)}") from None
 

@@ -23,7 +23,7 @@ def make_isolated_home(root: Path, sample_csv: Path, prefix: str) -> Path:
     repo.mkdir(parents=True)
     project = f"{prefix}_{uuid.uuid4().hex[:8]}"
     for source in (PROJECT_ROOT / "feature_repo").glob("*"):
-        if source.suffix == ".py":
+        if source.suffix in (".py", ".json"):  # the definitions and the data they read
             shutil.copy(source, repo / source.name)
         elif source.suffix == ".yaml":
             text = source.read_text()
