@@ -43,7 +43,10 @@ class FeastClient:
         self.store: FeatureStore = open_store(settings)
         # NOT_FOUND for unknown entities on Redis too (Feast's Redis path says PRESENT/None)
         self.reader = OnlineReader(
-            self.store, timeout=settings.api_store_timeout_seconds, missing_as_not_found=True
+            self.store,
+            timeout=settings.api_store_timeout_seconds,
+            missing_as_not_found=True,
+            apply_ttl=settings.online_apply_ttl,
         )
         self._registry_path = Path(self.store.config.registry.path)
         if not self._registry_path.is_absolute():
@@ -82,7 +85,8 @@ class FeastClient:
             entities = _rows(request.entities)
             _require_join_keys(entities[0], self.reader.join_keys(refs))
         started = time.perf_counter()
-        values = self.reader.read([_lookup_keys(e) for e in entities], refs)
+        rows = [_lookup_keys(e) for e in entities]
+        values = self.reader.read(rows, refs, apply_ttl=request.apply_ttl)
         self.last_read_seconds = time.perf_counter() - started
         return {
             "feature_service": request.feature_service,
@@ -184,4 +188,9 @@ def _require_join_keys(given, needed) -> None:
 
 
 def _cell(value) -> dict[str, Any]:
-    return {"value": value.value, "status": value.status, "event_timestamp": value.event_timestamp}
+    return {
+        "value": value.value,
+        "status": value.status,
+        "event_timestamp": value.event_timestamp,
+        "age_seconds": value.age_seconds,
+    }

@@ -40,6 +40,13 @@ class OnlineFeaturesRequest(FeatureSelection):
         None, examples=[{"trip_id": ["trip_000001"], "area_id": [8], "company_name": ["Flash Cab"]}]
     )
 
+    apply_ttl: bool | None = Field(
+        None,
+        description="true: values older than their view's ttl are OUTSIDE_MAX_AGE (value kept); "
+        "false: statuses exactly as Feast gives them (Feast ignores ttl online); "
+        "absent: TAXI_ONLINE_APPLY_TTL (true)",
+    )
+
     @model_validator(mode="after")
     def _one_entity_form(self) -> OnlineFeaturesRequest:
         if (self.entity_ids is None) == (self.entities is None):
@@ -60,6 +67,9 @@ class FeatureCell(BaseModel):
     value: Any
     status: Status
     event_timestamp: datetime | None
+    age_seconds: float | None = Field(
+        None, description="Seconds from the stored event time to the answer (null: no event time)"
+    )
 
 
 class EntityResult(BaseModel):

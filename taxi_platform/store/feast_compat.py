@@ -9,11 +9,13 @@ version fails at once with a readable message instead. Nothing else imports ``_`
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import feast
+import redis
 from feast import FeatureStore
 from feast.infra.online_stores.helpers import _mmh3
 from feast.infra.online_stores.online_store import OnlineStore
@@ -58,24 +60,35 @@ def sqlite_path(config: RepoConfig) -> str:
     return SqliteOnlineStore._get_db_path(config)
 
 
+def redis_client(store: RedisOnlineStore, config: RepoConfig) -> redis.Redis:
+    """The client a RedisOnlineStore writes with (created once per store object)."""
+    return store._get_client(config.online_store)
+
+
+def sqlite_connection(store: SqliteOnlineStore, config: RepoConfig) -> sqlite3.Connection:
+    """The connection a SqliteOnlineStore writes with (timestamp columns parsed)."""
+    return store._get_conn(config)
+
+
 def online_store(store: FeatureStore) -> OnlineStore:
     """The online store object Feast's provider writes through."""
     return store._get_provider().online_store
 
 
 @contextmanager
-def on_online_writes(store: FeatureStore, written: Callable[[int], None]) -> Iterator[None]:
-    """Call ``written(n)`` after each online write batch of ``n`` rows, while inside.
+def on_online_writes(store: FeatureStore, written: Callable[[str, int], None]) -> Iterator[None]:
+    """Call ``written(view, n)`` with the rows each online write batch reports, while inside.
 
     Feast 0.67's local materialization engine gives the online store a no-op progress callback,
-    so the write method itself is wrapped (on the instance; the class is untouched).
+    so the write method itself is wrapped (on the instance; the class is untouched) and given
+    this callback. The platform's stores (taxi_platform.store.newest_wins) report exactly the
+    rows they wrote, skipped older versions excluded.
     """
     target = online_store(store)
     write = target.online_write_batch
 
     def counted_write(config, table, data, progress) -> None:
-        write(config, table, data, progress)
-        written(len(data))
+        write(config, table, data, lambda n: written(table.name, n))
 
     target.online_write_batch = counted_write  # type: ignore[method-assign]
     try:

@@ -1,14 +1,16 @@
 """Materialization from the offline Parquet tables into the online store (SQLite or Redis).
 
 Feast's own ``materialize`` / ``materialize_incremental`` do the work; this module chooses the
-window, checks the store first, counts what will move, and shows it moving on a progress bar.
+window, checks the store first, shows the rows moving on a progress bar and reports the rows
+the online store wrote per view, counted from its writes (taxi_platform.store.newest_wins
+reports them; a row skipped because a newer version is stored is not counted). The bar's total
+is an estimate from the offline Parquet; the report never is.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +26,7 @@ from taxi_platform.store.repo import check_online_store, open_store
 
 @dataclass
 class MaterializeReport:
-    """One materialization: its window, rows (entity keys) written per view, and its speed."""
+    """One materialization: its window, rows (entity keys) written online per view, its speed."""
 
     start: datetime | None
     end: datetime
@@ -92,26 +94,26 @@ def _run(
     materialize: Callable[[], None],
 ) -> MaterializeReport:
     views = {view.name: view for view in _views(store, list(starts))}
-    rows = {name: _rows_in_window(store, views[name], start, end) for name, start in starts.items()}
-    features = sum(rows[name] * len(views[name].features) for name in rows)
+    estimate = (
+        sum(_rows_in_window(store, views[name], start, end) for name, start in starts.items())
+        if progress
+        else None
+    )
+    written = dict.fromkeys(starts, 0)
     started = time.perf_counter()
-    with _progress_bar(store, sum(rows.values()), progress):
+    bar = tqdm(
+        total=estimate, unit="row", unit_scale=True, disable=not progress, desc="materialize"
+    )
+
+    def count(view: str, rows: int) -> None:
+        written[view] = written.get(view, 0) + rows
+        bar.update(rows)
+
+    with bar, on_online_writes(store, count):
         materialize()
     seconds = time.perf_counter() - started
-    return MaterializeReport(min(starts.values(), default=None), end, rows, features, seconds)
-
-
-@contextmanager
-def _progress_bar(store: FeatureStore, total: int, enabled: bool) -> Iterator[None]:
-    """A tqdm bar over the rows written to the online store.
-
-    Feast 0.67's local materialization engine hands the online store a no-op progress callback,
-    so the bar counts the rows of each online write batch instead (one batch is
-    ``materialization.online_write_batch_size`` rows, see feature_store.yaml).
-    """
-    bar = tqdm(total=total, unit="row", unit_scale=True, disable=not enabled, desc="materialize")
-    with bar, on_online_writes(store, bar.update):
-        yield
+    features = sum(rows * len(views[name].features) for name, rows in written.items())
+    return MaterializeReport(min(starts.values(), default=None), end, written, features, seconds)
 
 
 def _views(store: FeatureStore, names: list[str] | None) -> list[FeatureView]:
@@ -126,7 +128,7 @@ def _views(store: FeatureStore, names: list[str] | None) -> list[FeatureView]:
 
 
 def _rows_in_window(store: FeatureStore, view: FeatureView, start: datetime, end: datetime) -> int:
-    """Entity keys the view will write: those with an offline row inside [start, end]."""
+    """The progress bar's estimate: entity keys with an offline row inside [start, end]."""
     path = view.batch_source.get_uri_for_file_path(store.repo_path, view.batch_source.path)
     keys = ", ".join(view.join_keys)
     return (

@@ -105,7 +105,7 @@ class FeastPusherExecutorTest(unittest.TestCase):
         result.uri = tempfile.mkdtemp(dir=self.root, prefix="result_")
         props = {
             "feast_repo_path": str(self.repo), "push_to_online_store": 0,
-            "push_to_offline_store": 1, "feature_service_name": "model_inference_v1",
+            "push_to_offline_store": 1,
             "feature_view_name": "transformed_features", "api_url": None,
             "api_key_env": KEY_ENV, "batch_size": 64, "rows_per_file": 120,
             "materialize_timeout_seconds": 30,
