@@ -53,11 +53,24 @@ def test_guide_request_answers_every_feature(api, trip):
     first = response.json()["results"][0]
     assert first["entity"] == {k: trip[k] for k in ("trip_id", "area_id", "company_name")}
     assert set(first["features"]) == set(V1)
-    assert {cell["status"] for cell in first["features"].values()} == {"PRESENT"}
+    # The sample's newest rows are years older than every view's ttl: flagged, values kept.
+    assert {cell["status"] for cell in first["features"].values()} == {"OUTSIDE_MAX_AGE"}
     assert np.float32(first["features"]["fare"]["value"]) == np.float32(trip["fare"])
     assert first["features"]["fare"]["event_timestamp"].startswith(
         trip["start"].strftime("%Y-%m-%dT%H:%M")
     )
+    assert first["features"]["fare"]["age_seconds"] > 365 * 86400
+
+
+def test_apply_ttl_false_answers_as_feast(api, trip):
+    body = {"entity_ids": [trip["trip_id"]], "feature_service": "model_inference_v1"}
+    feast_like = api.post("/feast/online-features", json={**body, "apply_ttl": False})
+    assert feast_like.status_code == 200, feast_like.text
+    cells = feast_like.json()["results"][0]["features"].values()
+    assert {cell["status"] for cell in cells} == {"PRESENT"}
+    assert all(cell["age_seconds"] > 365 * 86400 for cell in cells)
+    bad = api.post("/feast/online-features", json={**body, "apply_ttl": "sometimes"})
+    assert bad.status_code == 422 and "apply_ttl" in bad.text
 
 
 def test_explicit_entities_and_features(api, trip):
@@ -66,9 +79,9 @@ def test_explicit_entities_and_features(api, trip):
         "features": ["area_features:avg_fare", "area_features:trips_last_24h"],
     }
     results = api.post("/feast/online-features", json=body).json()["results"]
-    assert results[0]["features"]["avg_fare"]["status"] == "PRESENT"
+    assert results[0]["features"]["avg_fare"]["status"] == "OUTSIDE_MAX_AGE"
     assert results[1]["features"]["avg_fare"] == {
-        "value": None, "status": "NOT_FOUND", "event_timestamp": None
+        "value": None, "status": "NOT_FOUND", "event_timestamp": None, "age_seconds": None
     }  # fmt: skip
 
 
