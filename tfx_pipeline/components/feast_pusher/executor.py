@@ -3,6 +3,12 @@
 Memory stays bounded: examples are read with tf.data in batches and each batch is appended to a
 Parquet file as a row group. A split is written to a staging directory and swapped in whole, so
 a rerun replaces the split instead of adding duplicates, and readers never see half a split.
+
+Every run stamps its rows with a new ``created_timestamp``: the platform's online stores write
+the newest version of a row (event time, then created time), so a rerun or a retrained
+Transform replaces the values online as it does offline. The artifact records the rows pushed
+offline and the rows the online store wrote (counted by the API's materialization job); when
+both were pushed and the counts differ, the step fails.
 """
 
 from __future__ import annotations
@@ -87,6 +93,8 @@ class Executor(base_executor.BaseExecutor):
                               timeout=exec_properties["materialize_timeout_seconds"])  # fmt: skip
         result = artifact_utils.get_single_instance(output_dict["push_result"])
         _record(result, summaries, view, repo, offline, job, exec_properties)
+        if offline and online:
+            check_counts(view, sum(s.rows for s in summaries.values()), written_online(job, view))
 
     def _push_split(
         self, examples: types.Artifact, split: str, spec: FeatureSpec | None, repo: Path,
@@ -275,6 +283,21 @@ def materialize(
     return job
 
 
+def written_online(job: dict[str, Any], view: str) -> int:
+    """Rows the online store wrote for ``view``, as the API's job counted them from its writes."""
+    return int((job.get("rows") or {}).get(view, 0))
+
+
+def check_counts(view: str, pushed_offline: int, written: int) -> None:
+    """Every pushed row (one per trip) must be written online, else the step fails."""
+    if written != pushed_offline:
+        raise RuntimeError(
+            f"FeastPusher: {pushed_offline} rows were pushed offline to {view} but the online "
+            f"store wrote {written}: duplicate entity keys in the examples, or a newer version "
+            "of some rows already online (see push_result.json)"
+        )
+
+
 def _iso(seconds: int | None) -> str:
     return "" if seconds is None else datetime.fromtimestamp(seconds, timezone.utc).isoformat()
 
@@ -295,6 +318,8 @@ def _record(
         "max_event_timestamp": _iso(max(highs) if highs else None),
         "pushed_offline": int(offline),
         "pushed_online": int(bool(job)),
+        "rows_pushed_offline": sum(s.rows for s in summaries.values()) if offline else 0,
+        "rows_written_online": written_online(job, view),
         "materialize_job_id": job.get("job_id", ""),
     }
     for split, summary in summaries.items():
