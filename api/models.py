@@ -164,7 +164,11 @@ class MaterializeJob(BaseModel):
     request: MaterializeRequest
     submitted_at: datetime
     finished_at: datetime | None = None
-    rows: dict[str, int] | None = None
+    rows: dict[str, int] | None = Field(
+        None,
+        description="Entity rows the online store wrote per view, counted from its writes "
+        "(a row older than the stored version is not written, so not counted)",
+    )
     error: str | None = None
 
 

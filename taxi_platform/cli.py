@@ -170,7 +170,9 @@ def materialize_cmd(
         report = materialize_range(settings, _utc(start), _utc(end) or datetime.now(UTC), view_list)
     else:
         report = materialize_all(settings, view_list)
-    table = Table("feature view", "entity rows", title=f"Materialized into {settings.profile}")
+    table = Table(
+        "feature view", "entity rows written", title=f"Materialized into {settings.profile}"
+    )
     for view, rows in report.rows.items():
         table.add_row(view, f"{rows:,}")
     console.print(table)

@@ -43,6 +43,7 @@ def apply_step(settings: Settings) -> dict[str, Any]:
 
 
 def materialize_step(settings: Settings) -> dict[str, Any]:
+    """Everything offline to the online store; ``rows``: entity rows it wrote, per view."""
     from taxi_platform.store.materialize import materialize_all
 
     report = materialize_all(settings)

@@ -27,7 +27,11 @@ def feed_interval(settings: Settings, start: datetime, end: datetime) -> dict[st
 
 
 def materialize_interval(settings: Settings, start: datetime, end: datetime) -> dict[str, Any]:
-    """Write exactly the rows with event times in [start, end] to the online store."""
+    """Write exactly the rows with event times in [start, end] to the online store.
+
+    ``rows`` counts, per view, the entity rows the online store wrote (not older than what it
+    held), counted from its writes.
+    """
     from taxi_platform.store.materialize import materialize_range
 
     start, end = plain_utc(start), plain_utc(end)
