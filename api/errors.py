@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
 import redis
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.feast_client import MissingJoinKeysError
 from api.model_store import NoModelError
+from api.models import ErrorBody
 from taxi_platform.errors import PlatformError
 from taxi_platform.store.online import FeatureRequestError, UnknownFeatureError
 
@@ -25,8 +27,9 @@ class StoreUnavailableError(Exception):
     """The online store did not answer within the configured timeout."""
 
 
-def _error(status: int, message: str, detail=None) -> ORJSONResponse:
-    return ORJSONResponse({"error": message, "detail": detail}, status_code=status)
+def _error(status: int, message: str, detail=None, headers=None) -> ORJSONResponse:
+    """Every 4xx/5xx answer has this body (api.models.ErrorBody, documented on each route)."""
+    return ORJSONResponse({"error": message, "detail": detail}, status_code=status, headers=headers)
 
 
 # Errors whose message is the whole answer (Starlette picks the most specific class)
@@ -49,6 +52,10 @@ def _plain_handler(status: int):
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        malformed = next((e for e in exc.errors() if e["type"] == "json_invalid"), None)
+        if malformed is not None:  # the parser's own message, e.g. "EOF while parsing a value"
+            reason = (malformed.get("ctx") or {}).get("error") or malformed["msg"]
+            return _error(400, f"malformed JSON body: {reason}")
         fields = [
             {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
             for err in exc.errors()
@@ -65,7 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, str(exc.detail), headers=exc.headers)  # Allow on 405
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> ORJSONResponse:
@@ -73,3 +80,19 @@ def install_error_handlers(app: FastAPI) -> None:
             return _error(503, f"the feature store is unavailable: {type(exc).__name__}")
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error(500, "internal error; the server log has the details")
+
+
+ERROR_DESCRIPTIONS = {
+    400: "malformed JSON body (the parser's message)",
+    401: "missing or wrong X-API-Key",
+    404: "unknown name; the valid names are listed in detail",
+    413: "body over TAXI_API_MAX_BODY_BYTES, or more rows than the route's limit",
+    422: "invalid request; detail names each field and what is wrong",
+    503: "the online store did not answer within TAXI_API_STORE_TIMEOUT_SECONDS, "
+    "or no model is served yet",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for a route's error statuses, all with the one ErrorBody."""
+    return {code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in codes}

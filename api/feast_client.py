@@ -17,6 +17,7 @@ from feast import FeatureStore, PushSource
 from feast.data_source import PushMode
 
 from api.models import HistoricalFeaturesRequest, OnlineFeaturesRequest, PushRequest
+from api.registry_checks import check_join_keys, check_push_columns
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
@@ -158,6 +159,11 @@ class FeastClient:
         missing = sorted(required - set(request.df))
         if missing:
             raise MissingJoinKeysError(f"df lacks columns {missing} of {view.name}")
+        extra = sorted(set(request.df) - required - {"created_timestamp"})
+        if extra:
+            raise MissingJoinKeysError(f"df has columns {extra} that {view.name} does not hold")
+        check_push_columns(view, request.df)
+        check_join_keys(self.store.list_entities(), request.df, "df")
         frame = pd.DataFrame(request.df)
         frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], utc=True)
         if "created_timestamp" not in frame:

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.values import EntityValue, FiniteFloat, Timestamp, as_timestamps, check_columns
 
 Status = Literal["PRESENT", "NOT_FOUND", "NULL_VALUE", "OUTSIDE_MAX_AGE"]
-EntityValue = int | str
+PushValue = EntityValue | FiniteFloat | bool | None
+
+
+def _one_of_schema(schema: dict[str, Any], cls: type) -> None:
+    """Publish each "exactly one of" rule of a model (``ONE_OF``) as a JSON Schema oneOf."""
+    groups = getattr(cls, "ONE_OF", ())
+    if groups:
+        schema["allOf"] = [{"oneOf": [{"required": [name]} for name in group]} for group in groups]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown fields and non-finite numbers (NaN, Infinity) are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_one_of_schema)
 
 
 class FeatureSelection(Strict):
     """Exactly one of a feature service or a list of "view:feature" references."""
 
-    feature_service: str | None = Field(None, examples=["model_inference_v1"])
-    features: list[str] | None = Field(
+    ONE_OF: ClassVar[tuple[tuple[str, ...], ...]] = (("feature_service", "features"),)
+
+    # typed without None: null is "absent" only by leaving the field out, as the schema says
+    feature_service: str = Field(None, min_length=1, examples=["model_inference_v1"])
+    features: list[str] = Field(
         None, min_length=1, examples=[["trip_features:trip_miles", "trip_features:fare"]]
     )
 
@@ -33,11 +47,17 @@ class FeatureSelection(Strict):
 class OnlineFeaturesRequest(FeatureSelection):
     """Trip ids (their area and company are resolved), or explicit join keys per entity."""
 
-    entity_ids: list[str] | None = Field(
-        None, min_length=1, examples=[["trip_000001", "trip_000002"]]
+    ONE_OF: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("feature_service", "features"),
+        ("entity_ids", "entities"),
     )
-    entities: dict[str, list[EntityValue]] | None = Field(
-        None, examples=[{"trip_id": ["trip_000001"], "area_id": [8], "company_name": ["Flash Cab"]}]
+
+    entity_ids: list[str] = Field(None, min_length=1, examples=[["trip_000001", "trip_000002"]])
+    entities: dict[str, list[EntityValue]] = Field(
+        None,
+        min_length=1,
+        description="Join key -> values, equally long lists; ints within int64.",
+        examples=[{"trip_id": ["trip_000001"], "area_id": [8], "company_name": ["Flash Cab"]}],
     )
 
     apply_ttl: bool | None = Field(
@@ -86,25 +106,27 @@ class OnlineFeaturesResponse(BaseModel):
 class HistoricalFeaturesRequest(FeatureSelection):
     """Entity rows with the time each row asks about; values are those valid at that time."""
 
-    entity_data: dict[str, list[EntityValue | datetime]] = Field(
+    entity_data: dict[str, list[EntityValue | FiniteFloat]] = Field(
+        description="Join key -> values and event_timestamp -> times (ISO 8601, naive = UTC, "
+        "or epoch seconds; years 1900-2199), equally long lists.",
         examples=[
             {
                 "trip_id": ["trip_000001", "trip_000002"],
                 "event_timestamp": ["2013-01-01T12:00:00Z", "2013-01-01T13:00:00Z"],
             }
-        ]
+        ],
     )
 
-    @model_validator(mode="after")
-    def _rows(self) -> HistoricalFeaturesRequest:
-        if "event_timestamp" not in self.entity_data:
+    @field_validator("entity_data")
+    @classmethod
+    def _rows(cls, data: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if "event_timestamp" not in data:
             raise ValueError("entity_data needs an event_timestamp list")
-        if (
-            len({len(v) for v in self.entity_data.values()}) != 1
-            or not self.entity_data["event_timestamp"]
-        ):
-            raise ValueError("entity_data lists must be non-empty and equally long")
-        return self
+        check_columns(data)
+        return {
+            **data,
+            "event_timestamp": as_timestamps("event_timestamp", data["event_timestamp"]),
+        }
 
     def row_count(self) -> int:
         return len(self.entity_data["event_timestamp"])
@@ -117,7 +139,9 @@ class HistoricalFeaturesResponse(BaseModel):
 
 class PushRequest(Strict):
     push_source_name: str = Field(examples=["area_realtime_push"])
-    df: dict[str, list[Any]] = Field(
+    df: dict[str, list[PushValue]] = Field(
+        description="Column -> values, equally long lists; event_timestamp (and an optional "
+        "created_timestamp) as ISO 8601 or epoch seconds; values must fit the view's types.",
         examples=[
             {
                 "area_id": [8],
@@ -127,9 +151,20 @@ class PushRequest(Strict):
                 "weather_condition": ["snow"],
                 "demand_level": [1.4],
             }
-        ]
+        ],
     )
     to: Literal["online", "offline", "online_and_offline"] = "online"
+
+    @field_validator("df")
+    @classmethod
+    def _columns(cls, df: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if "event_timestamp" not in df:
+            raise ValueError("df needs an event_timestamp column")
+        check_columns(df, scalar_types=False)
+        times = {
+            n: as_timestamps(n, df[n]) for n in ("event_timestamp", "created_timestamp") if n in df
+        }
+        return {**df, **times}
 
 
 class PushResponse(BaseModel):
@@ -141,8 +176,8 @@ class PushResponse(BaseModel):
 class MaterializeRequest(Strict):
     """A [start, end] range, or incremental from each view's last materialized time to end."""
 
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Timestamp | None = None
+    end: Timestamp | None = None
     incremental: bool = False
     feature_views: list[str] | None = None
 
@@ -257,18 +292,76 @@ class TripRequest(Strict):
     dropoff_longitude: float | None = Field(None, ge=-89, le=-86)
     pickup_community_area: int | None = Field(None, ge=1, le=77, examples=[8])
     dropoff_community_area: int | None = Field(None, ge=1, le=77)
-    trip_start_timestamp: datetime | None = Field(None, description="Default: now (UTC).")
+    trip_start_timestamp: Timestamp | None = Field(
+        None, description="ISO 8601 (naive = UTC) or epoch seconds. Default: now (UTC)."
+    )
+    trip_start_hour: int | None = Field(None, ge=0, le=23, description="UTC; default: derived.")
+    trip_start_day: int | None = Field(None, ge=1, le=7, description="1 = Sunday (UTC).")
+    trip_start_month: int | None = Field(None, ge=1, le=12)
     trip_id: str | None = None
-    avg_trip_distance: float | None = Field(None, ge=0, description="Used when use_feast=false.")
-    avg_fare: float | None = Field(None, ge=0)
-    avg_trip_seconds: float | None = Field(None, ge=0)
-    trips_last_24h: int | None = Field(None, ge=0)
-    company_avg_fare: float | None = Field(None, ge=0)
+    avg_trip_distance: float | None = Field(
+        None, ge=0, le=500, description="Used when use_feast=false."
+    )
+    avg_fare: float | None = Field(None, ge=0, le=1_000)
+    avg_trip_seconds: float | None = Field(None, ge=0, le=86_400)
+    trips_last_24h: int | None = Field(None, ge=0, le=1_000_000)
+    company_avg_fare: float | None = Field(None, ge=0, le=1_000)
     company_rating: float | None = Field(None, ge=1, le=5)
+    # Columns of the Chicago Taxi trips data set that the model does not use: accepted, so rows
+    # of the data set can be sent as they are, and listed in the answer's `ignored`.
+    unique_key: str | None = None
+    taxi_id: str | None = None
+    trip_end_timestamp: Timestamp | None = None
+    pickup_census_tract: int | None = Field(None, ge=0, le=99_999_999_999)
+    dropoff_census_tract: int | None = Field(None, ge=0, le=99_999_999_999)
+    tips: float | None = Field(None, ge=0, le=10_000)
+    tolls: float | None = Field(None, ge=0, le=10_000)
+    extras: float | None = Field(None, ge=0, le=10_000)
+    trip_total: float | None = Field(None, ge=0, le=100_000)
+    pickup_location: str | None = None
+    dropoff_location: str | None = None
+
+    IGNORED: ClassVar[tuple[str, ...]] = (
+        "unique_key", "taxi_id", "trip_end_timestamp", "pickup_census_tract",
+        "dropoff_census_tract", "tips", "tolls", "extras", "trip_total", "pickup_location",
+        "dropoff_location",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _times_agree(self) -> TripRequest:
+        """Time columns given with trip_start_timestamp must be the ones it implies."""
+        start = self.trip_start_timestamp
+        if start is None:
+            return self
+        derived = trip_start_parts(start)
+        wrong = [
+            f"{name}={getattr(self, name)} (the timestamp says {value})"
+            for name, value in derived.items()
+            if getattr(self, name) is not None and getattr(self, name) != value
+        ]
+        if wrong:
+            raise ValueError(
+                f"trip_start_timestamp {start.isoformat()} disagrees: {', '.join(wrong)}"
+            )
+        return self
+
+    def ignored(self) -> list[str]:
+        """The data set's columns this request gave that the model does not use."""
+        return [name for name in self.IGNORED if name in self.model_fields_set]
+
+
+def trip_start_parts(start: datetime) -> dict[str, int]:
+    """The training set's time columns of a trip start (UTC; day 1 = Sunday, as the sample)."""
+    start = start.astimezone(UTC)
+    return {
+        "trip_start_hour": start.hour,
+        "trip_start_day": start.isoweekday() % 7 + 1,
+        "trip_start_month": start.month,
+    }
 
 
 class BatchPredictRequest(Strict):
-    trips: list[TripRequest] = Field(min_length=1)
+    trips: list[TripRequest] = Field(min_length=1, description="At most TAXI_API_MAX_BATCH_TRIPS.")
     use_feast_features: bool = True
 
 
@@ -286,6 +379,7 @@ class Prediction(BaseModel):
     model_version: str
     features: dict[str, UsedFeature]
     warnings: list[str]
+    ignored: list[str] = Field(description="Columns given that the model does not use.")
 
 
 class BatchPrediction(BaseModel):

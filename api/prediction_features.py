@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.feast_client import FeastClient
-from api.models import TripRequest
+from api.models import TripRequest, trip_start_parts
 from taxi_platform.jobs.training_set import INT_COLUMNS, STRING_COLUMNS
 from taxi_platform.prediction_client import TRIP_FIELDS
 from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
@@ -19,6 +19,7 @@ from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
 AREA_FEATURES = ["avg_trip_distance", "avg_fare", "avg_trip_seconds", "trips_last_24h"]
 COMPANY_FEATURES = ["company_avg_fare", "company_rating"]
 REALTIME_FEATURES = ["current_speed_mph", "traffic_level", "demand_level"]
+TIME_COLUMNS = ["trip_start_hour", "trip_start_day", "trip_start_month"]
 
 
 def assemble(
@@ -46,11 +47,12 @@ def _own_features(trip: TripRequest, now: datetime) -> tuple[dict[str, dict[str,
     derived = {
         "trip_id": trip.trip_id or "",
         "event_timestamp": int(start.timestamp()),
-        "trip_start_hour": start.hour,
-        "trip_start_day": start.isoweekday() % 7 + 1,  # 1 = Sunday, as in the sample
-        "trip_start_month": start.month,
+        **trip_start_parts(start),
     }
     used |= {name: {"value": value, "source": "derived"} for name, value in derived.items()}
+    for name in TIME_COLUMNS:  # given time columns (checked against the timestamp) win
+        if getattr(trip, name) is not None:
+            used[name] = {"value": getattr(trip, name), "source": "request"}
     return used, []
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -45,3 +49,54 @@ def _stored_trips_glob(trips_dir: Path) -> str:
         )
     return str(trips_dir / "*" / "month=*" / "*.parquet")
 
+
+class _ThreadBackends:
+    """Ibis's default backend as one DuckDB connection per thread (or per ``own_connection``).
+
+    Feast's DuckDB offline store runs every query on Ibis's default backend, a single
+    process-wide DuckDB connection; two threads using it at once fail with "connection is
+    busy with another call". Installed as the default, this hands each thread its own.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def current(self) -> Any:
+        backend = getattr(self._local, "backend", None)
+        if backend is None:
+            backend = self._local.backend = _ibis_duckdb()
+        return backend
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current(), name)
+
+    @contextmanager
+    def scoped(self) -> Iterator[None]:
+        previous = getattr(self._local, "backend", None)
+        self._local.backend = _ibis_duckdb()
+        try:
+            yield
+        finally:
+            self._local.backend.disconnect()
+            self._local.backend = previous
+
+
+def _ibis_duckdb() -> Any:
+    import ibis
+
+    return ibis.duckdb.connect(":memory:")  # as Ibis makes its default one
+
+
+_BACKENDS = _ThreadBackends()
+
+
+@contextmanager
+def own_connection() -> Iterator[None]:
+    """Feast's offline reads and materializations in this block use a DuckDB connection of
+    their own, closed at the end: concurrent requests and jobs never share one."""
+    import ibis
+
+    if ibis.options.default_backend is not _BACKENDS:
+        ibis.options.default_backend = _BACKENDS
+    with _BACKENDS.scoped():
+        yield

@@ -47,7 +47,14 @@ class Settings(BaseSettings):
     api_keys: str = ""
     api_read_auth: bool = False
     api_max_entities: int = 1000
-    api_store_timeout_seconds: float = 1.0
+    api_store_timeout_seconds: float = 1.0  # one deadline per request, across all its reads
+    api_store_threads: int = 16  # online store reads run here, never on the event loop
+    api_store_queue: int = 64  # reads waiting for a thread; beyond this 503 at once
+    api_health_timeout_seconds: float = 1.0
+    api_max_body_bytes: int = 4 * 1024 * 1024
+    api_max_batch_trips: int = 1000
+    api_max_historical_rows: int = 100_000  # parquet/arrow answers; JSON keeps max_entities
+    api_expose_internals: bool = False  # registry path, Redis host:port without a key
 
     # Models: the TFX Pusher writes versioned SavedModels here; the API serves the newest
     serving_model_dir: Path | None = None

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-from typing import Literal
+from typing import Annotated, Literal
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse, Response
-from pydantic import ValidationError
 
-from api.dependencies import get_client, get_settings
-from api.errors import STORE_ERRORS, StoreUnavailableError
+from api.dependencies import body_doc, get_client, get_settings, json_body
+from api.errors import error_responses
 from api.feast_client import FeastClient
 from api.metrics import ONLINE_READ_SECONDS
 from api.models import (
@@ -23,58 +21,42 @@ from api.models import (
     OnlineFeaturesRequest,
     OnlineFeaturesResponse,
 )
+from api.registry_checks import check_join_keys
+from api.store_gate import StoreGate
+from taxi_platform.duck import own_connection
 from taxi_platform.settings import Settings
 
+OnlineBody = Annotated[OnlineFeaturesRequest, Depends(json_body(OnlineFeaturesRequest))]
+HistoricalBody = Annotated[HistoricalFeaturesRequest, Depends(json_body(HistoricalFeaturesRequest))]
 router = APIRouter(prefix="/feast", tags=["features"])
 
-MAX_BINARY_ROWS = 1_000_000
 MEDIA_TYPES = {
     "parquet": "application/vnd.apache.parquet",
     "arrow": "application/vnd.apache.arrow.stream",
 }
 
 
-ONLINE_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": OnlineFeaturesRequest.model_json_schema(ref_template="#/$defs/{model}")
-        }
-    },
-}
-
-
 @router.post(
     "/online-features",
     response_model=OnlineFeaturesResponse,
-    openapi_extra={"requestBody": ONLINE_BODY},
-    responses={404: {"description": "unknown service, view or feature (valid names listed)"},
-               413: {"description": "more entities than TAXI_API_MAX_ENTITIES"},
-               422: {"description": "invalid request, naming the field"},
-               503: {"description": "the online store did not answer in time"}},
-)  # fmt: skip
-async def online_features(request: Request) -> Response:
+    openapi_extra=body_doc(OnlineFeaturesRequest),
+    responses=error_responses(400, 404, 413, 422, 503),
+)
+async def online_features(request: Request, body: OnlineBody) -> Response:
     """Latest values from the online store, one object per entity, with status and event time.
 
     With ``entity_ids`` (trip ids) each trip's area and company are resolved from its trip
     features, so a service spanning trip, area and company answers every feature.
-    This is the latency-critical route: it parses its body with pydantic directly (no FastAPI
-    body machinery) and reads on the event loop, one round trip bounded by the store timeout.
+    The reads run in the store pool, all of them within one TAXI_API_STORE_TIMEOUT_SECONDS
+    deadline; the event loop never waits on the store.
     """
-    try:
-        body = OnlineFeaturesRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from None
     settings: Settings = request.app.state.settings
     client: FeastClient = request.app.state.feast
+    gate: StoreGate = request.app.state.gate
     _limit(body.entity_count(), settings.api_max_entities)
-    try:
-        result = client.online(body)
-    except STORE_ERRORS as exc:
-        raise StoreUnavailableError(
-            f"the online store ({settings.profile}) did not answer within "
-            f"{settings.api_store_timeout_seconds} s: {type(exc).__name__}"
-        ) from None
+    if body.entities is not None:
+        check_join_keys(client.store.list_entities(), body.entities, "entities")
+    result = await gate.run(gate.deadline(), client.online, body)
     ONLINE_READ_SECONDS.observe(client.last_read_seconds)
     return ORJSONResponse(result)
 
@@ -82,21 +64,31 @@ async def online_features(request: Request) -> Response:
 @router.post(
     "/historical-features",
     response_model=HistoricalFeaturesResponse,
-    responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}},
+    openapi_extra=body_doc(HistoricalFeaturesRequest),
+    responses={
+        200: {"content": {t: {} for t in MEDIA_TYPES.values()}},
+        **error_responses(400, 404, 413, 422),
+    },
 )
 def historical_features(
-    body: HistoricalFeaturesRequest,
+    request: Request,
+    body: HistoricalBody,
     format: Literal["json", "parquet", "arrow"] = Query("json"),
     client: FeastClient = Depends(get_client),
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """Point-in-time correct values: for each row, those valid at its event_timestamp.
 
-    JSON for small answers; ``format=parquet`` or ``arrow`` for large ones.
+    JSON for small answers (TAXI_API_MAX_ENTITIES rows); ``format=parquet`` or ``arrow`` for
+    large ones (TAXI_API_MAX_HISTORICAL_ROWS).
     """
-    limit = settings.api_max_entities if format == "json" else MAX_BINARY_ROWS
-    _limit(body.row_count(), limit, hint="" if format != "json" else "; use format=parquet")
-    frame = client.historical(body)
+    if format == "json":
+        _limit(body.row_count(), settings.api_max_entities, "; use format=parquet")
+    else:
+        _limit(body.row_count(), settings.api_max_historical_rows)
+    check_join_keys(client.store.list_entities(), body.entity_data, "entity_data")
+    with request.app.state.jobs.offline_lock.shared(), own_connection():
+        frame = client.historical(body)
     if format == "json":
         rows = orjson.loads(frame.to_json(orient="records", date_format="iso"))
         return ORJSONResponse({"columns": list(frame.columns), "rows": rows})

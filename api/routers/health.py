@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import asyncio
+from collections.abc import Awaitable
+
+from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse, Response
 
-from api.dependencies import get_client
+from api.dependencies import has_key
 from api.feast_client import FeastClient
 from api.metrics import render
 from api.models import HealthReport
+from api.store_gate import StoreGate
 from taxi_platform.duck import connect
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthReport, responses={503: {"model": HealthReport}})
-def health(client: FeastClient = Depends(get_client)) -> Response:
-    """200 when every part answers; 503 naming the parts that do not."""
+async def health(request: Request) -> Response:
+    """200 when every part answers within TAXI_API_HEALTH_TIMEOUT_SECONDS; 503 naming the parts
+    that do not. Error texts name hosts and paths only with a key (or TAXI_API_EXPOSE_INTERNALS).
+    """
+    client: FeastClient = request.app.state.feast
+    gate: StoreGate = request.app.state.gate
+    deadline = gate.deadline(gate.health_timeout)
+    names = ("registry", "online_store", "offline_store")
+    results = await asyncio.gather(
+        _check(asyncio.to_thread(client.store.list_feature_views), gate.health_timeout),
+        _check(gate.run(deadline, client.probe_online_store), gate.health_timeout),
+        _check(asyncio.to_thread(_read_offline, client), gate.health_timeout),
+    )
+    internals = has_key(request.app.state.settings, request.headers.get("x-api-key"))
     checks = {
-        "registry": _check(lambda: client.store.list_feature_views()),
-        "online_store": _check(client.probe_online_store),
-        "offline_store": _check(lambda: _read_offline(client)),
+        name: result if not detail or not internals else f"{result}: {detail}"
+        for name, (result, detail) in zip(names, results, strict=True)
     }
     ok = all(result == "ok" for result in checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks}
@@ -33,13 +48,15 @@ def metrics() -> Response:
     return Response(payload, media_type=content_type)
 
 
-def _check(probe) -> str:
+async def _check(probe: Awaitable[object], seconds: float) -> tuple[str, str]:
+    """("ok", "") or ("unavailable: <error type>", "<the error's first line>")."""
     try:
-        probe()
+        await asyncio.wait_for(probe, seconds)
+    except TimeoutError:
+        return "unavailable: TimeoutError", f"no answer within {seconds} s"
     except Exception as exc:  # any failure of a part is reported, not raised
-        first_line = (str(exc).splitlines() or [""])[0][:200]
-        return f"unavailable: {type(exc).__name__}: {first_line}"
-    return "ok"
+        return f"unavailable: {type(exc).__name__}", (str(exc).splitlines() or [""])[0][:200]
+    return "ok", ""
 
 
 def _read_offline(client: FeastClient) -> None:

@@ -2,65 +2,89 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import ORJSONResponse, Response
 
-from api.dependencies import get_client
-from api.errors import STORE_ERRORS, StoreUnavailableError
+from api.dependencies import body_doc, get_client, get_gate, get_settings, json_body
+from api.errors import error_responses
 from api.feast_client import FeastClient
 from api.model_store import ModelStore
 from api.models import BatchPrediction, BatchPredictRequest, Prediction, TripRequest
 from api.prediction_features import assemble, to_example
+from api.store_gate import StoreGate
+from taxi_platform.settings import Settings
 
+TripBody = Annotated[TripRequest, Depends(json_body(TripRequest))]
+BatchPredictBody = Annotated[BatchPredictRequest, Depends(json_body(BatchPredictRequest))]
 router = APIRouter(prefix="/taxi", tags=["predictions"])
 THRESHOLD = 0.5
 
 
-def get_models(request: Request) -> ModelStore:
+async def get_models(request: Request) -> ModelStore:
     return request.app.state.models
 
 
-@router.get("/model", responses={503: {}})
+@router.get("/model", responses=error_responses(503))
 def model(models: ModelStore = Depends(get_models)) -> dict[str, str]:
     """The model version being served (the newest pushed); 503 before the first push."""
     current = models.current()
     return {"version": current.version, "path": str(current.path)}
 
 
-@router.post("/predict", response_model=Prediction, responses={422: {}, 503: {}})
+@router.post(
+    "/predict", response_model=Prediction, openapi_extra=body_doc(TripRequest),
+    responses=error_responses(400, 413, 422, 503),
+)  # fmt: skip
 def predict(
-    trip: TripRequest,
+    trip: TripBody,
     use_feast: bool = Query(True, description="Take area and company features from Feast."),
     client: FeastClient = Depends(get_client),
     models: ModelStore = Depends(get_models),
+    gate: StoreGate = Depends(get_gate),
 ) -> Response:
-    """P(tip > 20% of fare) for one trip, with the features used and their freshness."""
-    return ORJSONResponse(_score(client, models, [trip], use_feast)["predictions"][0])
+    """P(tip > 20% of fare) for one trip, with the features used and their freshness.
+
+    Rows of the Chicago Taxi data set are accepted as they are: columns the model does not
+    use are listed in ``ignored``; trip_start_hour/day/month must agree with
+    trip_start_timestamp when both are given.
+    """
+    return ORJSONResponse(_score(client, models, gate, [trip], use_feast)["predictions"][0])
 
 
-@router.post("/predict/batch", response_model=BatchPrediction, responses={422: {}, 503: {}})
+@router.post(
+    "/predict/batch", response_model=BatchPrediction, openapi_extra=body_doc(BatchPredictRequest),
+    responses=error_responses(400, 413, 422, 503),
+)  # fmt: skip
 def predict_batch(
-    body: BatchPredictRequest,
+    body: BatchPredictBody,
     use_feast: bool | None = Query(None, description="Overrides use_feast_features."),
     client: FeastClient = Depends(get_client),
     models: ModelStore = Depends(get_models),
+    gate: StoreGate = Depends(get_gate),
+    settings: Settings = Depends(get_settings),
 ) -> Response:
+    """``predict`` for up to TAXI_API_MAX_BATCH_TRIPS trips, one online store read for all."""
+    if len(body.trips) > settings.api_max_batch_trips:
+        raise HTTPException(
+            413, f"{len(body.trips)} trips is more than the limit of {settings.api_max_batch_trips}"
+        )
     use = body.use_feast_features if use_feast is None else use_feast
-    return ORJSONResponse(_score(client, models, body.trips, use))
+    return ORJSONResponse(_score(client, models, gate, body.trips, use))
 
 
-def _score(client, models: ModelStore, trips: list[TripRequest], use_feast: bool) -> dict[str, Any]:
+def _score(
+    client, models: ModelStore, gate: StoreGate, trips: list[TripRequest], use_feast: bool
+) -> dict[str, Any]:
     """The BatchPrediction document, built as plain data: this API assembled every value, so
-    re-validating ~25 features x 100 trips through pydantic would only add milliseconds."""
+    re-validating ~25 features x 100 trips through pydantic would only add milliseconds.
+    Feast's features are read in the store pool under the request's deadline."""
     models.current()  # 503 before any work when no model exists yet
-    try:
+    if use_feast:
+        assembled = gate.run_sync(gate.deadline(), assemble, client, trips, use_feast)
+    else:
         assembled = assemble(client, trips, use_feast)
-    except STORE_ERRORS as exc:
-        raise StoreUnavailableError(
-            f"the online store did not answer: {type(exc).__name__}"
-        ) from None
     model, probabilities = models.predict([to_example(used) for used, _ in assembled])
     return {
         "model_version": model.version,
@@ -71,7 +95,8 @@ def _score(client, models: ModelStore, trips: list[TripRequest], use_feast: bool
                 "model_version": model.version,
                 "features": used,
                 "warnings": warnings,
+                "ignored": trip.ignored(),
             }
-            for p, (used, warnings) in zip(probabilities, assembled, strict=True)
+            for p, trip, (used, warnings) in zip(probabilities, trips, assembled, strict=True)
         ],
     }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import feast
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from feast import FeatureService, FeatureView
 
-from api.dependencies import get_client
+from api.dependencies import get_client, has_key
+from api.errors import error_responses
 from api.feast_client import FeastClient
 from api.models import (
     EntityInfo,
@@ -24,15 +27,18 @@ router = APIRouter(prefix="/feast", tags=["registry"])
 
 
 @router.get("/info", response_model=StoreInfo)
-def info(client: FeastClient = Depends(get_client)) -> StoreInfo:
+def info(request: Request, client: FeastClient = Depends(get_client)) -> StoreInfo:
+    """The store's setup; the registry's path only with a key (or TAXI_API_EXPOSE_INTERNALS)."""
     store, config = client.store, client.store.config
+    internals = has_key(client.settings, request.headers.get("x-api-key"))
+    registry = client.settings.feature_store_yaml.parent / config.registry.path
     return StoreInfo(
         project=config.project,
         profile=client.settings.profile,
         feast_version=feast.__version__,
         online_store=config.online_store.type,
         offline_store=config.offline_store.type,
-        registry=str(client.settings.feature_store_yaml.parent / config.registry.path),
+        registry=str(registry) if internals else registry.name,
         feature_views=len(store.list_feature_views()),
         feature_services=len(store.list_feature_services()),
         entities=len(store.list_entities()),
@@ -50,16 +56,23 @@ def stats(client: FeastClient = Depends(get_client)) -> StoreStats:
 
 
 @router.get("/feature-views", response_model=list[FeatureViewInfo])
-def feature_views(client: FeastClient = Depends(get_client)) -> list[FeatureViewInfo]:
-    return [_view_info(view) for view in client.store.list_feature_views()]
+def feature_views(
+    request: Request, client: FeastClient = Depends(get_client)
+) -> list[FeatureViewInfo]:
+    internals = has_key(client.settings, request.headers.get("x-api-key"))
+    return [_view_info(view, internals) for view in client.store.list_feature_views()]
 
 
-@router.get("/feature-views/{name}", response_model=FeatureViewInfo, responses={404: {}})
-def feature_view(name: str, client: FeastClient = Depends(get_client)) -> FeatureViewInfo:
+@router.get(
+    "/feature-views/{name}", response_model=FeatureViewInfo, responses=error_responses(404, 422)
+)
+def feature_view(
+    name: str, request: Request, client: FeastClient = Depends(get_client)
+) -> FeatureViewInfo:
     views = {view.name: view for view in client.store.list_feature_views()}
     if name not in views:
         raise UnknownFeatureError("feature view", name, sorted(views))
-    return _view_info(views[name])
+    return _view_info(views[name], has_key(client.settings, request.headers.get("x-api-key")))
 
 
 @router.get("/feature-services", response_model=list[FeatureServiceInfo])
@@ -67,7 +80,11 @@ def feature_services(client: FeastClient = Depends(get_client)) -> list[FeatureS
     return [_service_info(service) for service in client.store.list_feature_services()]
 
 
-@router.get("/feature-services/{name}", response_model=FeatureServiceInfo, responses={404: {}})
+@router.get(
+    "/feature-services/{name}",
+    response_model=FeatureServiceInfo,
+    responses=error_responses(404, 422),
+)
 def feature_service(name: str, client: FeastClient = Depends(get_client)) -> FeatureServiceInfo:
     services = {service.name: service for service in client.store.list_feature_services()}
     if name not in services:
@@ -89,7 +106,9 @@ def entities(client: FeastClient = Depends(get_client)) -> list[EntityInfo]:
     ]
 
 
-def _view_info(view: FeatureView) -> FeatureViewInfo:
+def _view_info(view: FeatureView, internals: bool) -> FeatureViewInfo:
+    """A view's description; its source's full path only with ``internals``."""
+    source = view.batch_source.path if view.batch_source else ""
     return FeatureViewInfo(
         name=view.name,
         entities=list(view.entities),
@@ -99,7 +118,7 @@ def _view_info(view: FeatureView) -> FeatureViewInfo:
         owner=view.owner,
         description=view.description,
         tags=view.tags,
-        source=view.batch_source.path if view.batch_source else "",
+        source=source if internals else Path(source).name,
         features=[
             FieldInfo(name=f.name, dtype=str(f.dtype), description=f.description, tags=f.tags)
             for f in view.features
