@@ -149,11 +149,16 @@ def age_cells(cells: Cells, refs: Sequence[FeatureRef], now: datetime, apply_ttl
         (ref.name, ref.spec.ttl.total_seconds() if apply_ttl and ref.spec.ttl else None)
         for ref in refs
     ]
+    ages: dict[datetime, float] = {}  # views' rows share event times (areas, companies)
     for row in cells:
         for name, ttl in plan:
             cell = row[name]
-            if cell.event_timestamp is None:
+            ts = cell.event_timestamp
+            if ts is None:
                 continue
-            cell.age_seconds = age = (now - cell.event_timestamp).total_seconds()
+            age = ages.get(ts)
+            if age is None:
+                age = ages[ts] = (now - ts).total_seconds()
+            cell.age_seconds = age
             if ttl is not None and age > ttl and cell.status == PRESENT:
                 cell.status = OUTSIDE_MAX_AGE
