@@ -131,18 +131,18 @@ class OnlineReader:
 
         Duplicate rows are read once. Join-key values are converted as Feast converts them
         (numpy ints, "8" for an Int64 key, ...); a missing or null join key is an error.
-        Ages are measured from ``now`` (default: now, UTC); ``apply_ttl`` None means the
-        reader's default.
+        Ages are measured from ``now`` (timezone-aware; default: now, UTC); ``apply_ttl``
+        None means the reader's default.
         """
         self._catalog.check(refs)
         cells = self._store.read(rows, refs)
         if cells and refs:
             ttl = self.apply_ttl if apply_ttl is None else apply_ttl
-            age_cells(cells, refs, now or datetime.now(UTC), ttl)
+            _age_cells(cells, refs, now or datetime.now(UTC), ttl)
         return cells
 
 
-def age_cells(cells: Cells, refs: Sequence[FeatureRef], now: datetime, apply_ttl: bool) -> None:
+def _age_cells(cells: Cells, refs: Sequence[FeatureRef], now: datetime, apply_ttl: bool) -> None:
     """Set each cell's age; with ``apply_ttl``, PRESENT cells older than their view's ttl
     become OUTSIDE_MAX_AGE (a view with no ttl, or ttl 0, never expires)."""
     plan = [
