@@ -35,7 +35,7 @@ def compile_pipeline(
         metadata_path=None,
         feast_repo_path=feast_repo_path,
         api_url=api_url,
-        api_key=None,  # set TAXI_API_KEY on the container from a secret
+        api_key=None,  # set TAXI_API_KEYS (one key) on the container from a secret
         beam_pipeline_args=DEFAULT_BEAM_ARGS,
     )
     # Imported here, not through tfx.v1 (which hides it when kfp is missing): the error then

@@ -6,7 +6,9 @@ CsvExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator (-> AnomalyGate)
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
@@ -14,10 +16,12 @@ from tfx import v1 as tfx
 from tfx_pipeline.components.anomaly_gate import AnomalyGate
 from tfx_pipeline.components.feast_pusher import FeastPusher
 
-LABEL_KEY = "tips_xf"  # taxi_module.transformed_name("tips"); not imported: it pulls TensorFlow
+# The transformed features, as Feast reads them: given to Transform and Trainer (custom_config)
+CONTRACT_PATH = Path(__file__).resolve().parents[1] / "feature_repo" / "transformed_features.json"
+CONTRACT = json.loads(CONTRACT_PATH.read_text())
+LABEL_KEY = f"{CONTRACT['label']}{CONTRACT['suffix']}"
 ACCURACY_THRESHOLD = 0.6
-FEATURE_SERVICE = "model_inference_v1"
-API_KEY_ENV = "TAXI_API_KEY"
+API_KEY_ENV = "TAXI_API_KEYS"  # the platform's variable; the pipeline exports one key in it
 # Beam's DirectRunner, one worker process per core: the default of every way this pipeline runs
 DEFAULT_BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 
@@ -82,7 +86,7 @@ def create_pipeline(
 ) -> tfx.dsl.Pipeline:
     """The pipeline; ``metadata_path`` None leaves ML Metadata to the orchestrator (Kubeflow).
 
-    ``api_key`` is not stored in the pipeline: it is exported as $TAXI_API_KEY for this process
+    ``api_key`` is not stored in the pipeline: it is exported as $TAXI_API_KEYS for this process
     (the Beam runner runs executors in it); on Kubeflow set that variable on the container.
     """
     if api_key:
@@ -99,6 +103,7 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
         **_user_code(module_file, preprocessing_fn="preprocessing_fn"),
+        custom_config=CONTRACT,
     )  # fmt: skip
     transform.add_upstream_node(anomaly_gate)
     feast_pusher = FeastPusher(
@@ -107,12 +112,13 @@ def create_pipeline(
         feast_repo_path=feast_repo_path,
         push_to_online_store=push_to_online_store,
         push_to_offline_store=push_to_offline_store,
-        feature_service_name=FEATURE_SERVICE,
         api_url=api_url,
         api_key_env=API_KEY_ENV,
+        feature_view_name=CONTRACT["view"],
     )
     trainer = tfx.components.Trainer(
         **_user_code(module_file, run_fn="run_fn"),
+        custom_config=CONTRACT,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],

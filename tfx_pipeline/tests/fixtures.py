@@ -7,6 +7,7 @@ Transform component, then lays the files out as Transform does:
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import sys
@@ -24,6 +25,7 @@ import tensorflow_transform.beam as tft_beam  # noqa: E402
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils  # noqa: E402
 
 from tfx_pipeline import taxi_module  # noqa: E402
+from tfx_pipeline.pipeline import CONTRACT  # noqa: E402  (the pipeline gives it to Transform)
 
 STRING_KEYS = {"trip_id", "payment_type", "company"}
 INT_KEYS = {
@@ -86,7 +88,9 @@ def make_transform_output(root: Path, splits: dict[str, int]) -> tuple[Path, Pat
         (data, out_meta), transform_fn = (
             all_rows,
             metadata,
-        ) | tft_beam.AnalyzeAndTransformDataset(taxi_module.preprocessing_fn)
+        ) | tft_beam.AnalyzeAndTransformDataset(
+            functools.partial(taxi_module.preprocessing_fn, custom_config=CONTRACT)
+        )
         _ = transform_fn | tft_beam.WriteTransformFn(str(graph_dir))
     coder = tft.coders.ExampleProtoCoder(out_meta.schema)
     start = 0
