@@ -32,11 +32,16 @@ KEY_ENV = "TEST_FEAST_PUSHER_KEY"
 
 
 class FakeApi(BaseHTTPRequestHandler):
-    """Accepts POST /feast/materialize; the job is 'running' once, then ``final_status``."""
+    """Accepts POST /feast/materialize; the job is 'running' once, then ``final_status``.
+
+    A finished job reports ``rows_written`` rows for transformed_features, as the API's job
+    reports the rows its online store wrote.
+    """
 
     calls: list[tuple[str, str, dict[str, Any] | None, str | None]] = []  # noqa: RUF012
     final_status = "succeeded"
     polls = 0
+    rows_written = sum(SPLITS.values())
 
     def _answer(self, code: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
@@ -49,7 +54,8 @@ class FakeApi(BaseHTTPRequestHandler):
     def _job(self, status: str) -> dict[str, Any]:
         host, port = self.server.server_address[:2]
         url = f"http://{host}:{port}/feast/materialize/job1"
-        return {"job_id": "job1", "status": status, "url": url, "error": "boom", "rows": {}}
+        rows = {"transformed_features": FakeApi.rows_written} if status == "succeeded" else {}
+        return {"job_id": "job1", "status": status, "url": url, "error": "boom", "rows": rows}
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -94,6 +100,7 @@ class FeastPusherExecutorTest(unittest.TestCase):
     def setUp(self) -> None:
         self.repo = Path(tempfile.mkdtemp(dir=self.root, prefix="repo_"))
         FakeApi.calls, FakeApi.polls, FakeApi.final_status = [], 0, "succeeded"
+        FakeApi.rows_written = sum(SPLITS.values())
 
     def run_executor(self, **overrides: Any) -> FeastPushResult:
         examples = standard_artifacts.Examples()
@@ -160,6 +167,17 @@ class FeastPusherExecutorTest(unittest.TestCase):
         self.assertEqual([c[0] for c in FakeApi.calls], ["POST", "GET", "GET"])
         self.assertEqual(result.get_int_custom_property("pushed_online"), 1)
         self.assertEqual(result.get_string_custom_property("materialize_job_id"), "job1")
+        self.assertEqual(result.get_int_custom_property("rows_pushed_offline"), 300)
+        self.assertEqual(result.get_int_custom_property("rows_written_online"), 300)
+
+    def test_rows_written_online_must_equal_rows_pushed(self) -> None:
+        FakeApi.rows_written = 299
+        host, port = self.server.server_address[:2]
+        message = (
+            "300 rows were pushed offline to transformed_features but the online store wrote 299"
+        )
+        with self.assertRaisesRegex(RuntimeError, message):
+            self.run_executor(push_to_online_store=1, api_url=f"http://{host}:{port}")
 
     def test_failed_materialization_fails_the_component(self) -> None:
         FakeApi.final_status = "failed"
