@@ -9,16 +9,15 @@ time, and appends one JSON line per run to bench/results/generator.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.report import append_jsonl, seconds_of
 from taxi_platform.data.generator import fit_trip_model, write_trips
 from taxi_platform.data.ingest import SAMPLE_SOURCE
 from taxi_platform.settings import load_settings
@@ -34,7 +33,7 @@ def main() -> None:
         settings = load_settings(home=Path(home))
         shutil.copytree(real.trips_dir / SAMPLE_SOURCE, settings.trips_dir / SAMPLE_SOURCE)
         began = time.perf_counter()
-        fit_seconds = _time(lambda: fit_trip_model(settings))
+        fit_seconds = seconds_of(lambda: fit_trip_model(settings))
         report = write_trips(
             settings, args.trips, args.start, args.end, args.seed, chunk_rows=args.chunk_rows
         )
@@ -58,9 +57,7 @@ def main() -> None:
         f"{wall:.1f} s wall, {result['trips_per_second']:,} trips/s "
         f"({'within' if wall < TARGET_SECONDS else 'OVER'} the {TARGET_SECONDS:.0f} s target)"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(result) + "\n")
+    append_jsonl(RESULTS, result)
 
 
 def _parse_args() -> argparse.Namespace:
@@ -76,12 +73,6 @@ def _parse_args() -> argparse.Namespace:
 
 def _utc_date(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def _time(step: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    step()
-    return time.perf_counter() - began
 
 
 if __name__ == "__main__":

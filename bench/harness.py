@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -200,9 +199,3 @@ def current_commit() -> str:
         text=True,
     )
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
-def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as out:
-        out.write(json.dumps(record) + "\n")

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,14 +30,14 @@ from typing import Any
 import feast
 from feast.infra.passthrough_provider import PassthroughProvider
 from rich.console import Console
-from rich.table import Table
 
+from bench.harness import make_home
+from bench.report import Table, append_jsonl, seconds_of
 from taxi_platform.data.generator import write_trips
 from taxi_platform.data.ingest import ingest_sample_csv
 from taxi_platform.data.sample import fetch_sample, sample_csv_path
 from taxi_platform.features.compute import compute_features
 from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
-from taxi_platform.store.isolated_home import make_isolated_home
 from taxi_platform.store.materialize import materialize_all
 from taxi_platform.store.repo import apply_repo, open_store
 
@@ -78,7 +78,7 @@ def main() -> None:
     sample = fetch_sample(load_settings())
     home = Path(tempfile.mkdtemp(prefix="materialize-bench-", dir=args.out))
     try:
-        prep = _prepare_offline(load_settings(home=_make_home(home, sample)), args.trips, args.seed)
+        prep = _prepare_offline(load_settings(home=make_home(home, sample)), args.trips, args.seed)
         console.print(f"offline store ready in {home}: {_describe(prep)}")
         results = [_measure(load_settings(home=home, profile=p), args.keep) for p in args.profiles]
     finally:
@@ -87,8 +87,8 @@ def main() -> None:
         else:
             shutil.rmtree(home, ignore_errors=True)
     records = [_record(r, args.trips) for r in results]
-    _append(records)
-    console.print(_table(results, args.trips))
+    append_jsonl(RESULTS, *records)
+    console.print(_table(results, args.trips).text(), markup=False, highlight=False)
     _chart(_latest_per_profile(args.trips), args.trips)
     console.print(f"appended {len(records)} line(s) to {RESULTS}; chart in {CHART}")
 
@@ -106,20 +106,15 @@ def _parse_args() -> argparse.Namespace:
 # ---------------------------------------------------------------- building the home
 
 
-def _make_home(root: Path, sample_csv: Path) -> Path:
-    """A home with its own Feast project (see taxi_platform.store.isolated_home)."""
-    return make_isolated_home(root, sample_csv, "taxi_bench")
-
-
 def _prepare_offline(settings: Settings, trips: int, seed: int) -> dict[str, Any]:
     """Ingest the sample, add synthetic trips and compute the feature tables, timing each step."""
     steps: dict[str, float] = {}
-    steps["ingest"] = _time(lambda: ingest_sample_csv(settings, sample_csv_path(settings)))
-    steps["generate"] = _time(
+    steps["ingest"] = seconds_of(lambda: ingest_sample_csv(settings, sample_csv_path(settings)))
+    steps["generate"] = seconds_of(
         lambda: write_trips(settings, trips, WINDOW_START, WINDOW_START + WINDOW, seed)
     )
     tables: list[Any] = []
-    steps["features"] = _time(lambda: tables.extend(compute_features(settings)))
+    steps["features"] = seconds_of(lambda: tables.extend(compute_features(settings)))
     return {"seconds": steps, "tables": {t.name: t.rows for t in tables}}
 
 
@@ -193,12 +188,6 @@ def _peak_rss_mb() -> float | None:
     return None
 
 
-def _time(step: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    step()
-    return time.perf_counter() - began
-
-
 def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds else 0.0
 
@@ -225,33 +214,24 @@ def _record(result: ProfileResult, trips: int) -> dict[str, Any]:
     }
 
 
-def _append(records: list[dict[str, Any]]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as out:
-        for record in records:
-            out.write(json.dumps(record) + "\n")
-
-
 def _table(results: list[ProfileResult], trips: int) -> Table:
-    table = Table(title=f"Full materialization, {trips:,} synthetic trips + real sample")
-    for column in ("profile", "view", "entity rows", "feature values", "seconds"):
-        table.add_column(column, justify="left" if column in ("profile", "view") else "right")
-    table.add_column("rows/s", justify="right")
-    table.add_column("values/s", justify="right")
+    table = Table(
+        f"Full materialization, {trips:,} synthetic trips + real sample",
+        ["profile", "view", "entity rows", "feature values", "seconds", "rows/s", "values/s"],
+        labels=2,
+    )
     for result in results:
         for view, rows in sorted(result.rows.items(), key=lambda item: -item[1]):
             secs = result.view_seconds.get(view, 0.0)
             values = result.values[view]
-            table.add_row(
+            table.add(
                 result.profile, view, f"{rows:,}", f"{values:,}", f"{secs:.2f}",
                 f"{_rate(rows, secs):,.0f}", f"{_rate(values, secs):,.0f}",
             )  # fmt: skip
-        table.add_row(
-            result.profile, "[b]all views[/b]", f"{result.total_rows:,}",
-            f"{result.total_values:,}", f"{result.seconds:.2f}",
-            f"[b]{_rate(result.total_rows, result.seconds):,.0f}[/b]",
+        table.add(
+            result.profile, "all views", f"{result.total_rows:,}", f"{result.total_values:,}",
+            f"{result.seconds:.2f}", f"{_rate(result.total_rows, result.seconds):,.0f}",
             f"{_rate(result.total_values, result.seconds):,.0f}",
-            end_section=True,
         )  # fmt: skip
     return table
 

@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,10 +29,8 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.table import Table
 
 from bench.harness import (
-    append_jsonl,
     build_store,
     current_commit,
     free_port,
@@ -46,6 +43,7 @@ from bench.harness import (
     wrk,
     wrk_version,
 )
+from bench.report import Table, append_jsonl, median_over_rounds
 from taxi_platform.data.sample import fetch_sample
 from taxi_platform.jobs.training_set import build_training_set
 from taxi_platform.orchestration.training import CODE_ROOT, pipeline_arguments
@@ -76,7 +74,12 @@ def main() -> None:
     require_wrk()
     commit = current_commit()
     raw, model_info = _bench(args, console)
-    cells = _aggregate(raw)
+    cells = median_over_rounds(
+        raw,
+        lambda c: (c.trips, c.connections),
+        medians=("p50_ms", "p99_ms", "requests_per_second"),
+        totals=("requests",),
+    )
     record = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit,
@@ -92,7 +95,7 @@ def main() -> None:
         "wrk": wrk_version(),
     }
     append_jsonl(RESULTS, record)
-    console.print(_table(cells, record["targets"]))
+    console.print(_table(cells, record["targets"]).text(), markup=False, highlight=False)
     _chart(cells)
     console.print(f"appended 1 line to {RESULTS}; wrote {CHART}")
 
@@ -203,23 +206,6 @@ def _check_answer(url: str, body: bytes, size: int) -> None:
         raise SystemExit(f"{url}: {len(predictions)} predictions, avg_fare statuses {statuses}")
 
 
-def _aggregate(raw: list[Cell]) -> list[Cell]:
-    """One cell per (trips, connections): the median over rounds."""
-    groups: dict[tuple[int, int], list[Cell]] = {}
-    for cell in raw:
-        groups.setdefault((cell.trips, cell.connections), []).append(cell)
-    return [
-        Cell(
-            trips, connections,
-            p50_ms=statistics.median(c.p50_ms for c in cells),
-            p99_ms=statistics.median(c.p99_ms for c in cells),
-            requests_per_second=statistics.median(c.requests_per_second for c in cells),
-            requests=sum(c.requests for c in cells),
-        )
-        for (trips, connections), cells in groups.items()
-    ]  # fmt: skip
-
-
 def _targets(cells: list[Cell]) -> list[dict[str, Any]]:
     return [
         {"trips": c.trips, "p99_ms": c.p99_ms, "target_ms": TARGET_P99_MS[c.trips],
@@ -229,17 +215,19 @@ def _targets(cells: list[Cell]) -> list[dict[str, Any]]:
 
 
 def _table(cells: list[Cell], targets: list[dict[str, Any]]) -> Table:
-    table = Table(title="POST /taxi/predict with Feast features (Redis), under wrk")
-    for column in ("trips/request", "conns", "p50 ms", "p99 ms", "req/s", "p99 target"):
-        table.add_column(column, justify="right")
+    table = Table(
+        "POST /taxi/predict with Feast features (Redis), under wrk",
+        ["trips/request", "conns", "p50 ms", "p99 ms", "req/s", "p99 target"],
+        labels=0,
+    )
     met = {t["trips"]: t for t in targets}
     for c in cells:
         verdict = ""
         if c.connections == 1:
             target = met[c.trips]
             verdict = f"< {target['target_ms']:.0f} ms: {'met' if target['met'] else 'missed'}"
-        table.add_row(str(c.trips), str(c.connections), f"{c.p50_ms:.2f}", f"{c.p99_ms:.2f}",
-                      f"{c.requests_per_second:,.0f}", verdict)  # fmt: skip
+        table.add(c.trips, c.connections, f"{c.p50_ms:.2f}", f"{c.p99_ms:.2f}",
+                  f"{c.requests_per_second:,.0f}", verdict)  # fmt: skip
     return table
 
 
