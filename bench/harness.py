@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,14 +19,14 @@ import httpx
 from rich.console import Console
 
 from taxi_platform.data.ingest import ingest_sample_csv
-from taxi_platform.data.sample import sample_csv_path
+from taxi_platform.data.sample import fetch_sample, sample_csv_path
 from taxi_platform.duck import connect, read_trips
 from taxi_platform.features.compute import compute_features
 from taxi_platform.polling import poll_until
-from taxi_platform.settings import PROJECT_ROOT, Settings
+from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
 from taxi_platform.store.isolated_home import make_isolated_home
 from taxi_platform.store.materialize import materialize_all
-from taxi_platform.store.repo import apply_repo
+from taxi_platform.store.repo import apply_repo, open_store
 
 WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
@@ -33,6 +34,23 @@ WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 def make_home(root: Path, sample_csv: Path) -> Path:
     """A home with its own Feast project (see taxi_platform.store.isolated_home)."""
     return make_isolated_home(root, sample_csv, "taxi_bench")
+
+
+@contextmanager
+def redis_home(prefix: str, out: Path | None, **overrides: Any) -> Iterator[tuple[Settings, Path]]:
+    """A temporary home of the real sample on the Redis profile, and a scratch directory next to
+    it; both, and the home's Redis keys, are removed at the end of the block, even on failure.
+    """
+    sample = fetch_sample(load_settings())
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=out))
+    settings: Settings | None = None
+    try:
+        settings = load_settings(home=make_home(tmp / "home", sample), profile="redis", **overrides)
+        yield settings, tmp
+    finally:
+        if settings is not None and (settings.data_dir / "registry_redis.db").exists():
+            open_store(settings).teardown()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_store(settings: Settings, console: Console) -> int:

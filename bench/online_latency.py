@@ -24,13 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +40,17 @@ from bench.harness import (
     current_commit,
     free_port,
     lua_script,
-    make_home,
     redis_env,
+    redis_home,
     require_wrk,
     running,
     spread_trips,
     wrk,
 )
+from bench.online_latency_report import WrkRun
 from bench.redis_floor import RedisFloor, redis_floor
 from bench.report import append_jsonl, median_over_rounds
-from taxi_platform.data.sample import fetch_sample
-from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
+from taxi_platform.settings import PROJECT_ROOT, Settings
 from taxi_platform.store.repo import open_store
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -70,22 +67,6 @@ LABELS = {
     "empty": "empty endpoint",
 }
 SERVER_OF = {"api": "api", "api_ids": "api", "feast": "feast", "empty": "empty"}  # one API process
-
-
-@dataclass
-class WrkRun:
-    """One wrk measurement of one server, batch size and connection count."""
-
-    target: str
-    batch: int
-    connections: int
-    p50_ms: float
-    p99_ms: float
-    requests_per_second: float
-    requests: int
-    non_2xx: int
-    socket_errors: int
-    load_1min: float  # other work on the 2 cores (wrk and Redis share them) skews latency
 
 
 def main() -> None:
@@ -138,12 +119,7 @@ def _bench(
     args: argparse.Namespace, console: Console
 ) -> tuple[list[WrkRun], list[RedisFloor], int]:
     """Build the store, measure every server, then the Redis floors; always clean up."""
-    sample = fetch_sample(load_settings())
-    tmp = Path(tempfile.mkdtemp(prefix="online-latency-", dir=args.out))
-    settings: Settings | None = None
-    try:
-        home = make_home(tmp / "home", sample)
-        settings = load_settings(home=home, profile="redis")
+    with redis_home("online-latency-", args.out) as (settings, tmp):
         trips_in_store = build_store(settings, console)
         entities = _pick_entities(settings, max(args.batches))
         with ExitStack() as servers:
@@ -161,10 +137,6 @@ def _bench(
             for n in args.batches
         ]
         return runs, floors, trips_in_store
-    finally:
-        if settings is not None and (settings.data_dir / "registry_redis.db").exists():
-            open_store(settings).teardown()  # the bench project's Redis keys go, even on failure
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _pick_entities(settings: Settings, count: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import platform
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import feast
 import redis
@@ -25,8 +25,9 @@ THROUGHPUT_RATIO = 3.0  # requests/s at 8 connections at least three times feast
 FLOOR_RATIO = 1.5  # p50 at 1 connection within 1.5x of empty endpoint + Redis floor
 
 
-class Run(Protocol):
-    """One server, batch size and connection count, its numbers the median over rounds."""
+@dataclass
+class WrkRun:
+    """One wrk measurement of one server, batch size and connection count."""
 
     target: str
     batch: int
@@ -34,7 +35,10 @@ class Run(Protocol):
     p50_ms: float
     p99_ms: float
     requests_per_second: float
-    load_1min: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    load_1min: float  # other work on the 2 cores (wrk and Redis share them) skews latency
 
 
 @dataclass
@@ -67,7 +71,7 @@ class Check:
         return f"missed: must fall {1 - self.limit / self.ratio:.0%}"
 
 
-def find(runs: list[Run], target: str, batch: int, connections: int) -> Run:
+def find(runs: list[WrkRun], target: str, batch: int, connections: int) -> WrkRun:
     return next(
         r for r in runs if (r.target, r.batch, r.connections) == (target, batch, connections)
     )
@@ -77,7 +81,7 @@ def floor_of(floors: list[RedisFloor], batch: int) -> RedisFloor:
     return next(f for f in floors if f.batch == batch)
 
 
-def checks(runs: list[Run], floors: list[RedisFloor], batches: list[int]) -> list[Check]:
+def checks(runs: list[WrkRun], floors: list[RedisFloor], batches: list[int]) -> list[Check]:
     """The targets at each batch size, for the join-key form of this API against feast serve."""
     found = []
     for batch in batches:
@@ -97,7 +101,7 @@ def checks(runs: list[Run], floors: list[RedisFloor], batches: list[int]) -> lis
 
 
 def tables(
-    runs: list[Run], floors: list[RedisFloor], found: list[Check], labels: dict[str, str]
+    runs: list[WrkRun], floors: list[RedisFloor], found: list[Check], labels: dict[str, str]
 ) -> list[Table]:
     """Every table of the report, each built once."""
     service_runs = Table(
@@ -133,7 +137,7 @@ def tables(
     return [service_runs, _ratios(runs), redis_floors, targets]
 
 
-def _ratios(runs: list[Run]) -> Table:
+def _ratios(runs: list[WrkRun]) -> Table:
     table = Table(
         "Ratio to feast serve (this API, join keys; entity_ids in brackets)",
         ["batch", "p50 1 conn", "p99 1 conn", "p50 8 conns", "p99 8 conns", "req/s 8 conns"],
@@ -153,7 +157,7 @@ def _ratios(runs: list[Run]) -> Table:
 
 
 def record(
-    run_settings: dict[str, Any], runs: list[Run], raw: list[Run], floors: list[RedisFloor],
+    run_settings: dict[str, Any], runs: list[WrkRun], raw: list[WrkRun], floors: list[RedisFloor],
     found: list[Check], load_start: float,
 ) -> dict[str, Any]:  # fmt: skip
     """The JSON line appended to the results: settings of the run, numbers, targets, machine."""
@@ -218,7 +222,7 @@ def write_doc(path: Path, rec: dict[str, Any], report: list[Table], chart_link: 
 
 
 def chart(
-    path: Path, runs: list[Run], floors: list[RedisFloor], labels: dict[str, str], service: str
+    path: Path, runs: list[WrkRun], floors: list[RedisFloor], labels: dict[str, str], service: str
 ) -> None:
     """Grouped bars of p50 at 1 connection per batch size, log scale (values span 100x)."""
     import matplotlib

@@ -20,7 +20,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -35,8 +34,8 @@ from bench.harness import (
     current_commit,
     free_port,
     lua_script,
-    make_home,
     redis_env,
+    redis_home,
     require_wrk,
     running,
     spread_trips,
@@ -44,12 +43,10 @@ from bench.harness import (
     wrk_version,
 )
 from bench.report import Table, append_jsonl, median_over_rounds
-from taxi_platform.data.sample import fetch_sample
 from taxi_platform.jobs.training_set import build_training_set
 from taxi_platform.orchestration.training import CODE_ROOT, pipeline_arguments
 from taxi_platform.prediction_client import trip_body
-from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
-from taxi_platform.store.repo import open_store
+from taxi_platform.settings import PROJECT_ROOT, Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "predict_latency.jsonl"
@@ -120,15 +117,9 @@ def _parse_args() -> argparse.Namespace:
 
 def _bench(args: argparse.Namespace, console: Console) -> tuple[list[Cell], dict[str, Any]]:
     """Store, model, API; then every cell once per round. Always removes what it made."""
-    sample = fetch_sample(load_settings())
-    tmp = Path(tempfile.mkdtemp(prefix="predict-latency-", dir=args.out))
-    settings: Settings | None = None
-    try:
-        home = make_home(tmp / "home", sample)
-        # no API key: the model is trained before the API starts, so FeastPusher stays offline
-        settings = load_settings(
-            home=home, profile="redis", training_steps=args.train_steps, api_keys=""
-        )
+    # no API key: the model is trained before the API starts, so FeastPusher stays offline
+    overrides = {"training_steps": args.train_steps, "api_keys": ""}
+    with redis_home("predict-latency-", args.out, **overrides) as (settings, tmp):
         build_store(settings, console)
         model_info = _model(settings, args, console)
         port = free_port()
@@ -136,10 +127,6 @@ def _bench(args: argparse.Namespace, console: Console) -> tuple[list[Cell], dict
         api_log = tmp / "api.log"
         with running(command, PROJECT_ROOT / "api", redis_env(settings), port, api_log) as base:
             return _measure_all(base, settings, args, tmp, console), model_info
-    finally:
-        if settings is not None and (settings.data_dir / "registry_redis.db").exists():
-            open_store(settings).teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _model(settings: Settings, args: argparse.Namespace, console: Console) -> dict[str, Any]:
