@@ -88,7 +88,8 @@ class Executor(base_executor.BaseExecutor):
         view = exec_properties["feature_view_name"]
         job: dict[str, Any] = {}
         if online:
-            key = os.environ.get(exec_properties["api_key_env"], "")
+            keys = os.environ.get(exec_properties["api_key_env"], "").split(",")
+            key = next((k.strip() for k in keys if k.strip()), "")  # the platform's first key
             job = materialize(api_url, key, view, *_time_range(summaries),
                               timeout=exec_properties["materialize_timeout_seconds"])  # fmt: skip
         result = artifact_utils.get_single_instance(output_dict["push_result"])
@@ -311,7 +312,6 @@ def _record(
     highs = [s.max_ts for s in summaries.values() if s.max_ts is not None]
     facts: dict[str, Any] = {
         "feature_view_name": view,
-        "feature_service_name": props.get("feature_service_name") or "",
         "offline_path": str(repo / OFFLINE_DIR) if offline else "",
         "rows_by_split": json.dumps({split: s.rows for split, s in summaries.items()}),
         "min_event_timestamp": _iso(min(lows) if lows else None),
