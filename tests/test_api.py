@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from taxi_platform.duck import connect
 from taxi_platform.features.compute import feature_table_path
+from taxi_platform.polling import poll_until
 from taxi_platform.settings import load_settings
 from taxi_platform.store.repo import open_store
 
@@ -222,11 +223,17 @@ def test_materialize_runs_in_the_background(api):
                          "feature_views": ["area_features"]})  # fmt: skip
     assert job.status_code == 202, job.text
     url = job.json()["url"]
-    for _ in range(120):
-        state = api.get(url).json()
-        if state["status"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.5)
+
+    def finished() -> dict | None:
+        state = api.get(url, headers=headers).json()
+        return state if state["status"] in ("succeeded", "failed") else None
+
+    state = poll_until(
+        finished,
+        timeout=60,
+        interval=0.5,
+        failure="the materialization job did not finish",
+    )
     assert state["status"] == "succeeded", state
     assert state["rows"]["area_features"] > 0
 

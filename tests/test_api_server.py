@@ -4,8 +4,6 @@ and schemathesis exploring its OpenAPI schema for any 5xx answer."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import httpx
@@ -13,7 +11,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from taxi_platform.settings import PROJECT_ROOT, load_settings
+from taxi_platform.settings import load_settings
+from tests.api_support import api_process
 from tests.conftest import build_store, make_home, teardown_store
 from tests.test_dag_faults import PrivateRedis, free_port
 
@@ -37,22 +36,8 @@ def server(tmp_path_factory, sample_csv):
         **os.environ, "TAXI_HOME": str(home), "TAXI_PROFILE": "redis",
         "TAXI_REDIS_PORT": str(redis_server.port), "TAXI_API_KEYS": "k1",
     }  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "--port", str(port)], cwd=PROJECT_ROOT / "api", env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("the API did not become healthy")
-    yield url, process, redis_server
-    process.terminate()
-    process.wait(timeout=10)
+    with api_process(env, port) as process:
+        yield f"http://127.0.0.1:{port}", process, redis_server
     teardown_store(settings)
     if redis_server.process.poll() is None:
         redis_server.process.terminate()

@@ -7,16 +7,14 @@ tests/test_training_e2e.py.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from taxi_platform.errors import PlatformError
 from taxi_platform.orchestration.model_publish import wait_until_served
-from taxi_platform.polling import poll_until
-from taxi_platform.settings import PROJECT_ROOT, load_settings
+from taxi_platform.settings import load_settings
+from tests.api_support import api_process
 from tests.conftest import build_store, make_home
 from tests.test_dag_faults import free_port
 
@@ -27,24 +25,8 @@ def api_without_model(tmp_path_factory, sample_csv):
     home = make_home(tmp_path_factory.mktemp("publish") / "home", sample_csv)
     settings = build_store(load_settings(home=home, api_port=free_port()))
     env = {**os.environ, "TAXI_HOME": str(home), "TAXI_PROFILE": "sqlite", "TAXI_API_KEYS": "k1"}
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "--port", str(settings.api_port)],
-        cwd=PROJECT_ROOT / "api",
-        env=env,
-    )
-    try:
-        poll_until(
-            lambda: httpx.get(f"{settings.api_url}/health", timeout=1).status_code == 200 or None,
-            timeout=60,
-            interval=0.2,
-            retry_on=(httpx.HTTPError,),
-            failure="the API did not become healthy",
-            error=pytest.fail.Exception,
-        )
+    with api_process(env, settings.api_port):
         yield settings
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_api_not_serving_the_new_version_fails(api_without_model):

@@ -17,10 +17,10 @@ import pytest
 
 from api.models import BatchPrediction, Prediction
 from api.prediction_features import AREA_FEATURES, COMPANY_FEATURES
-from taxi_platform.polling import poll_until
 from taxi_platform.prediction_client import TRIP_FIELDS
 from taxi_platform.settings import PROJECT_ROOT, load_settings
 from tests.airflow_support import configure_airflow, returned, run_dag, task_states
+from tests.api_support import api_process
 from tests.conftest import build_store, make_home
 from tests.test_dag_faults import free_port
 
@@ -50,28 +50,10 @@ def trained(tmp_path_factory, sample_csv):
             patch.setenv(name, value)
         configure_airflow(tmp_path_factory.mktemp("airflow"))
         settings = build_store(load_settings())
-        api = subprocess.Popen(
-            [sys.executable, "main.py"], cwd=PROJECT_ROOT / "api", env=os.environ
-        )
-        try:
-            url = _wait_healthy(f"http://127.0.0.1:{port}")
+        with api_process(dict(os.environ), port):
             run = run_dag("taxi_training_pipeline")
             assert run.state == "success", task_states(run)
-            yield settings, url, run
-        finally:
-            api.terminate()
-            api.wait(timeout=10)
-
-
-def _wait_healthy(url: str) -> str:
-    return poll_until(
-        lambda: url if httpx.get(f"{url}/health", timeout=1).status_code == 200 else None,
-        timeout=60,
-        interval=0.2,
-        retry_on=(httpx.HTTPError,),
-        failure="the API did not become healthy",
-        error=pytest.fail.Exception,
-    )
+            yield settings, f"http://127.0.0.1:{port}", run
 
 
 def test_feast_pusher_stored_every_transformed_row(trained):
