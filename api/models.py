@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.values import EntityValue, FiniteFloat, Timestamp, as_timestamps, check_columns
+from api.values import Column, EntityValue, FiniteFloat, Timestamp, as_timestamps, check_columns
 
 Status = Literal["PRESENT", "NOT_FOUND", "NULL_VALUE", "OUTSIDE_MAX_AGE"]
 PushValue = EntityValue | FiniteFloat | bool | None
@@ -21,9 +21,12 @@ def _one_of_schema(schema: dict[str, Any], cls: type) -> None:
 
 
 class Strict(BaseModel):
-    """Unknown fields and non-finite numbers (NaN, Infinity) are refused."""
+    """Unknown fields, non-finite numbers (NaN, Infinity) and values of another JSON type
+    ("1" for 1, 0 for false) are refused: the schema's types are the ones accepted."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_one_of_schema)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra=_one_of_schema
+    )
 
 
 class FeatureSelection(Strict):
@@ -53,7 +56,7 @@ class OnlineFeaturesRequest(FeatureSelection):
     )
 
     entity_ids: list[str] = Field(None, min_length=1, examples=[["trip_000001", "trip_000002"]])
-    entities: dict[str, list[EntityValue]] = Field(
+    entities: dict[str, Column] = Field(
         None,
         min_length=1,
         description="Join key -> values, equally long lists; ints within int64.",
@@ -106,7 +109,8 @@ class OnlineFeaturesResponse(BaseModel):
 class HistoricalFeaturesRequest(FeatureSelection):
     """Entity rows with the time each row asks about; values are those valid at that time."""
 
-    entity_data: dict[str, list[EntityValue | FiniteFloat]] = Field(
+    entity_data: dict[str, Annotated[list[EntityValue | FiniteFloat], Field(min_length=1)]] = Field(
+        json_schema_extra={"required": ["event_timestamp"]},
         description="Join key -> values and event_timestamp -> times (ISO 8601, naive = UTC, "
         "or epoch seconds; years 1900-2199), equally long lists.",
         examples=[
@@ -176,7 +180,20 @@ class PushResponse(BaseModel):
 class MaterializeRequest(Strict):
     """A [start, end] range, or incremental from each view's last materialized time to end."""
 
-    start: Timestamp | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["start"], "properties": {"incremental": {"const": False}}},
+                {
+                    "required": ["incremental"],
+                    "properties": {"incremental": {"const": True}},
+                    "not": {"required": ["start"]},
+                },
+            ]
+        }
+    )
+
+    start: Timestamp = Field(None)  # null is "absent" only by leaving it out, as the schema says
     end: Timestamp | None = None
     incremental: bool = False
     feature_views: list[str] | None = None

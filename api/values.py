@@ -28,6 +28,7 @@ END_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 Int64 = Annotated[int, Strict(), Field(ge=INT64_MIN, le=INT64_MAX)]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=1000)]
 EntityValue = Int64 | Text
+Column = Annotated[list[EntityValue], Field(min_length=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -56,11 +57,19 @@ def _in_range(value: datetime) -> datetime:
 
 Timestamp = Annotated[
     datetime,
+    Strict(False),  # ISO strings reach the datetime parser after _epoch, in strict models too
     BeforeValidator(_epoch),
     AfterValidator(_in_range),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+            "anyOf": [
+                {"type": "string", "format": "date-time", "pattern": "^(19|20|21)[0-9]{2}-"},
+                {
+                    "type": "number",
+                    "minimum": FIRST_TIME.timestamp(),
+                    "exclusiveMaximum": END_TIME.timestamp(),
+                },
+            ],
             "description": "ISO 8601 (naive = UTC) or epoch seconds; years 1900-2199",
         }
     ),

@@ -39,7 +39,8 @@ def push(body: PushBody, client: FeastClient = Depends(get_client)) -> PushRespo
 
 @router.post(
     "/materialize", response_model=MaterializeJob, status_code=202,
-    openapi_extra=body_doc(MaterializeRequest), responses=error_responses(400, 401, 404, 413, 422),
+    response_model_exclude_none=True, openapi_extra=body_doc(MaterializeRequest),
+    responses=error_responses(400, 401, 404, 413, 422),
 )  # fmt: skip
 def materialize(
     request: Request, body: MaterializeBody,
@@ -55,7 +56,10 @@ def materialize(
 
 
 @router.get(
-    "/materialize/{job_id}", response_model=MaterializeJob, responses=error_responses(401, 404, 422)
+    "/materialize/{job_id}",
+    response_model=MaterializeJob,
+    response_model_exclude_none=True,
+    responses=error_responses(401, 404, 422),
 )
 def materialize_job(job_id: str, jobs: MaterializeJobs = Depends(get_jobs)) -> MaterializeJob:
     if job_id not in jobs.jobs:

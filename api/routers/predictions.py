@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import ORJSONResponse, Response
 
-from api.dependencies import body_doc, get_client, get_gate, get_settings, json_body
+from api.dependencies import body_doc, get_client, get_gate, get_settings, has_key, json_body
 from api.errors import error_responses
 from api.feast_client import FeastClient
 from api.model_store import ModelStore
@@ -27,10 +27,14 @@ async def get_models(request: Request) -> ModelStore:
 
 
 @router.get("/model", responses=error_responses(503))
-def model(models: ModelStore = Depends(get_models)) -> dict[str, str]:
-    """The model version being served (the newest pushed); 503 before the first push."""
+def model(request: Request, models: ModelStore = Depends(get_models)) -> dict[str, str]:
+    """The model version being served (the newest pushed); 503 before the first push.
+    Its path only with a key (or TAXI_API_EXPOSE_INTERNALS)."""
     current = models.current()
-    return {"version": current.version, "path": str(current.path)}
+    settings = request.app.state.settings
+    if has_key(settings, request.headers.get("x-api-key")):
+        return {"version": current.version, "path": str(current.path)}
+    return {"version": current.version}
 
 
 @router.post(
