@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.report import append_jsonl, seconds_of
-from taxi_platform.data.generator import fit_trip_model, write_trips
+from taxi_platform.data.generator import write_trips
 from taxi_platform.data.ingest import SAMPLE_SOURCE
+from taxi_platform.data.trip_model import fit_trip_model
 from taxi_platform.settings import load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "generator.jsonl"

@@ -34,19 +34,8 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from bench import harness
 from bench import online_latency_report as report
-from bench.harness import (
-    build_store,
-    current_commit,
-    free_port,
-    lua_script,
-    redis_env,
-    redis_home,
-    require_wrk,
-    running,
-    spread_trips,
-    wrk,
-)
 from bench.online_latency_report import WrkRun
 from bench.redis_floor import RedisFloor, redis_floor
 from bench.report import append_jsonl, median_over_rounds
@@ -73,8 +62,9 @@ def main() -> None:
     args = _parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # ibis under Feast's duckdb
     console = Console() if sys.stdout.isatty() else Console(width=140)
-    require_wrk()
-    load_start, commit = os.getloadavg()[0], current_commit()  # the servers load the code as of now
+    harness.require_wrk()
+    load_start = os.getloadavg()[0]
+    commit = harness.current_commit()  # the servers load the code as of now
     raw, floors, trips_in_store = _bench(args, console)
     runs = median_over_rounds(
         raw,
@@ -119,8 +109,8 @@ def _bench(
     args: argparse.Namespace, console: Console
 ) -> tuple[list[WrkRun], list[RedisFloor], int]:
     """Build the store, measure every server, then the Redis floors; always clean up."""
-    with redis_home("online-latency-", args.out) as (settings, tmp):
-        trips_in_store = build_store(settings, console)
+    with harness.redis_home("online-latency-", args.out) as (settings, tmp):
+        trips_in_store = harness.build_store(settings, console)
         entities = _pick_entities(settings, max(args.batches))
         with ExitStack() as servers:
             urls = {
@@ -144,7 +134,7 @@ def _pick_entities(settings: Settings, count: int) -> list[dict[str, Any]]:
     return [
         {"trip_id": r["trip_id"], "area_id": int(r["pickup_community_area"]),
          "company_name": r["company"]}
-        for r in spread_trips(settings, count, max(BATCHES))
+        for r in harness.spread_trips(settings, count, max(BATCHES))
     ]  # fmt: skip
 
 
@@ -154,9 +144,11 @@ def _pick_entities(settings: Settings, count: int) -> list[dict[str, Any]]:
 @contextmanager
 def _server(server: str, settings: Settings, tmp: Path) -> Iterator[str]:
     """One server on the bench home, up for the duration of the block; yields its URL."""
-    port = free_port()
+    port = harness.free_port()
     command, cwd, path = _server_command(server, settings, port)
-    with running(command, cwd, redis_env(settings), port, tmp / f"{server}.log") as base:
+    with harness.running(
+        command, cwd, harness.redis_env(settings), port, tmp / f"{server}.log"
+    ) as base:
         yield base + path
 
 
@@ -204,7 +196,7 @@ def _measure_all(
         for target, url in urls.items():
             body = _body(target, entities[:batch])
             _check_answer(target, url, body, batch)
-            scripts[target, batch] = lua_script(tmp / f"{target}-{batch}.lua", body)
+            scripts[target, batch] = harness.lua_script(tmp / f"{target}-{batch}.lua", body)
     runs = []
     for round_no in range(1, args.rounds + 1):
         for batch in args.batches:
@@ -224,9 +216,9 @@ def _measure(
     target: str, url: str, script: Path, batch: int, connections: int, args: argparse.Namespace
 ) -> WrkRun:
     """A short warm-up, then the measurement; any error answer under load fails the run."""
-    wrk(url, script, connections, args.warmup)
+    harness.wrk(url, script, connections, args.warmup)
     load = os.getloadavg()[0]
-    run = wrk(url, script, connections, args.duration)
+    run = harness.wrk(url, script, connections, args.duration)
     if run["non_2xx"] or run["socket_errors"]:
         raise SystemExit(f"{target} batch {batch}, {connections} conns: errors under load: {run}")
     return WrkRun(target, batch, connections, **run, load_1min=round(load, 2))

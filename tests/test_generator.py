@@ -12,15 +12,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from taxi_platform.data.generator import (
-    TripModel,
-    continue_trips,
-    fit_trip_model,
-    generate_trips,
-    write_trips,
-)
+from taxi_platform.data.generator import continue_trips, write_trips
 from taxi_platform.data.ingest import DROP_REASON_SQL, SAMPLE_SOURCE, ingest_sample_csv
 from taxi_platform.data.schema import TRIP_SCHEMA
+from taxi_platform.data.trip_draws import generate_trips
+from taxi_platform.data.trip_model import TripModel, fit_trip_model
 from taxi_platform.duck import connect, read_parquet
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings, load_settings
