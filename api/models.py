@@ -7,7 +7,15 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.values import Column, EntityValue, FiniteFloat, Timestamp, as_timestamps, check_columns
+from api.values import (
+    Column,
+    EntityValue,
+    FiniteFloat,
+    Text,
+    Timestamp,
+    as_timestamps,
+    check_columns,
+)
 
 Status = Literal["PRESENT", "NOT_FOUND", "NULL_VALUE", "OUTSIDE_MAX_AGE"]
 PushValue = EntityValue | FiniteFloat | bool | None
@@ -55,7 +63,7 @@ class OnlineFeaturesRequest(FeatureSelection):
         ("entity_ids", "entities"),
     )
 
-    entity_ids: list[str] = Field(None, min_length=1, examples=[["trip_000001", "trip_000002"]])
+    entity_ids: list[Text] = Field(None, min_length=1, examples=[["trip_000001", "trip_000002"]])
     entities: dict[str, Column] = Field(
         None,
         min_length=1,
@@ -96,7 +104,7 @@ class FeatureCell(BaseModel):
 
 
 class EntityResult(BaseModel):
-    entity: dict[str, EntityValue | None]
+    entity: dict[str, int | str | None]
     features: dict[str, FeatureCell]
 
 

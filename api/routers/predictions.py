@@ -39,7 +39,7 @@ def model(request: Request, models: ModelStore = Depends(get_models)) -> dict[st
 
 @router.post(
     "/predict", response_model=Prediction, openapi_extra=body_doc(TripRequest),
-    responses=error_responses(400, 413, 422, 503),
+    responses=error_responses(400, 404, 413, 422, 503),
 )  # fmt: skip
 def predict(
     trip: TripBody,
@@ -59,7 +59,7 @@ def predict(
 
 @router.post(
     "/predict/batch", response_model=BatchPrediction, openapi_extra=body_doc(BatchPredictRequest),
-    responses=error_responses(400, 413, 422, 503),
+    responses=error_responses(400, 404, 413, 422, 503),
 )  # fmt: skip
 def predict_batch(
     body: BatchPredictBody,
