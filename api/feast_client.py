@@ -20,11 +20,15 @@ from api.models import HistoricalFeaturesRequest, OnlineFeaturesRequest, PushReq
 from api.registry_checks import check_join_keys, check_push_columns
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
-from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
+from taxi_platform.store.entities import (
+    TRIP_KEY_REFS,
+    cell_dict,
+    resolve_historical,
+    resolve_online,
+)
 from taxi_platform.store.online import OnlineReader, UnknownFeatureError
 from taxi_platform.store.repo import open_store
 
-TRIP_KEYS = ("pickup_community_area", "company")  # trip features naming its area and company
 PUSH_MODES = {
     "online": PushMode.ONLINE,
     "offline": PushMode.OFFLINE,
@@ -54,7 +58,7 @@ class FeastClient:
             self._registry_path = settings.feature_repo / self._registry_path
         self._registry_mtime = self._mtime()
         self._lock = threading.Lock()
-        self._trip_refs = self.reader.resolve(features=[f"trip_features:{k}" for k in TRIP_KEYS])
+        self._probe_refs = self.reader.resolve(features=TRIP_KEY_REFS)
 
     def _mtime(self) -> float:
         try:
@@ -69,9 +73,7 @@ class FeastClient:
             with self._lock:
                 self.store.refresh_registry()
                 self.reader.refresh()
-                self._trip_refs = self.reader.resolve(
-                    features=[f"trip_features:{k}" for k in TRIP_KEYS]
-                )
+                self._probe_refs = self.reader.resolve(features=TRIP_KEY_REFS)
                 self._registry_mtime = mtime
 
     # ------------------------------------------------------------------ online
@@ -81,39 +83,25 @@ class FeastClient:
         self.refresh_if_applied()
         refs = self.reader.resolve(features=request.features, service=request.feature_service)
         if request.entity_ids is not None:
-            entities = self._entities_of_trips(request.entity_ids, self.reader.join_keys(refs))
+            entities = resolve_online(self.reader, request.entity_ids, refs)
         else:
             entities = _rows(request.entities)
             _require_join_keys(entities[0], self.reader.join_keys(refs))
         started = time.perf_counter()
-        rows = [_lookup_keys(e) for e in entities]
-        values = self.reader.read(rows, refs, apply_ttl=request.apply_ttl)
+        values = self.reader.read(entities, refs, apply_ttl=request.apply_ttl)
         self.last_read_seconds = time.perf_counter() - started
         return {
             "feature_service": request.feature_service,
             "features": [f"{r.view}:{r.name}" for r in refs],
             "results": [
-                {"entity": entity, "features": {name: _cell(v) for name, v in row.items()}}
+                {"entity": entity, "features": {name: cell_dict(v) for name, v in row.items()}}
                 for entity, row in zip(entities, values, strict=True)
             ],
         }
 
-    def _entities_of_trips(self, trip_ids: list[str], needed: list[str]) -> list[dict[str, Any]]:
-        entities: list[dict[str, Any]] = [{"trip_id": trip_id} for trip_id in trip_ids]
-        if set(needed) <= {"trip_id"}:
-            return entities
-        unknown = sorted(set(needed) - {"trip_id", "area_id", "company_name"})
-        if unknown:
-            raise MissingJoinKeysError(f"trip ids cannot supply join keys {unknown}; use entities")
-        trips = self.reader.read(entities, self._trip_refs)
-        for entity, trip in zip(entities, trips, strict=True):
-            entity["area_id"] = trip["pickup_community_area"].value
-            entity["company_name"] = trip["company"].value
-        return entities
-
     def probe_online_store(self) -> None:
         """One real read (of a trip no one has): raises when the online store does not answer."""
-        self.reader.read([{"trip_id": "__health_probe__"}], self._trip_refs)
+        self.reader.read([{"trip_id": "__health_probe__"}], self._probe_refs)
 
     # -------------------------------------------------------------- historical
 
@@ -122,9 +110,8 @@ class FeastClient:
         refs = self.reader.resolve(features=request.features, service=request.feature_service)
         entity_df = pd.DataFrame(request.entity_data)
         entity_df["event_timestamp"] = pd.to_datetime(entity_df["event_timestamp"], utc=True)
-        needed = set(self.reader.join_keys(refs))
-        if "trip_id" in entity_df and not needed <= set(entity_df.columns):
-            entity_df = self._historical_trip_keys(entity_df)
+        needed = self.reader.join_keys(refs)
+        entity_df = resolve_historical(self.store, entity_df, needed)
         _require_join_keys(entity_df.columns, needed)
         features: Any = (
             self.store.get_feature_service(request.feature_service)
@@ -132,17 +119,6 @@ class FeastClient:
             else request.features
         )
         return self.store.get_historical_features(entity_df=entity_df, features=features).to_df()
-
-    def _historical_trip_keys(self, entity_df: pd.DataFrame) -> pd.DataFrame:
-        """Add each trip's area and company, as its trip features gave them at that time."""
-        keys = self.store.get_historical_features(
-            entity_df=entity_df[["trip_id", "event_timestamp"]],
-            features=[f"trip_features:{k}" for k in TRIP_KEYS],
-        ).to_df()
-        keys = keys.rename(columns={"pickup_community_area": "area_id", "company": "company_name"})
-        keys["area_id"] = keys["area_id"].fillna(NO_AREA).astype("int64")
-        keys["company_name"] = keys["company_name"].fillna(NO_COMPANY)
-        return keys
 
     # -------------------------------------------------------------------- push
 
@@ -177,26 +153,7 @@ def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
-def _lookup_keys(entity: dict[str, Any]) -> dict[str, Any]:
-    """Feast cannot look up a null join key: an unresolved area or company reads as NOT_FOUND."""
-    keys = dict(entity)
-    if "area_id" in keys and keys["area_id"] is None:
-        keys["area_id"] = NO_AREA
-    if "company_name" in keys and keys["company_name"] is None:
-        keys["company_name"] = NO_COMPANY
-    return keys
-
-
 def _require_join_keys(given, needed) -> None:
     missing = sorted(set(needed) - set(given))
     if missing:
         raise MissingJoinKeysError(f"entities lack join keys {missing} that the features need")
-
-
-def _cell(value) -> dict[str, Any]:
-    return {
-        "value": value.value,
-        "status": value.status,
-        "event_timestamp": value.event_timestamp,
-        "age_seconds": value.age_seconds,
-    }

@@ -1,4 +1,5 @@
-"""Prometheus metrics: request latency per route, online store read time, errors."""
+"""Prometheus metrics: request latency per route, online store read time, errors, and the
+Feast features predictions went without."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ ONLINE_READ_SECONDS = Histogram(
     "taxi_api_online_store_read_seconds", "Time reading the online store", buckets=BUCKETS
 )
 ERRORS = Counter("taxi_api_errors_total", "Answers with status >= 400", ["route", "status"])
+FEATURE_MISSING = Counter(
+    "taxi_prediction_feature_missing",
+    "Predictions made without a Feast feature the model takes, by why: outside_max_age "
+    "(older than its view's ttl), not_found (no row online), null_value",
+    ["feature", "reason"],
+)
 
 
 class MetricsMiddleware:

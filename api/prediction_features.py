@@ -1,8 +1,19 @@
-"""A trip's raw model input: its own fields, plus area, company and real-time features from Feast.
+"""A trip's raw model input: its own fields, plus its area's and company's features from Feast.
 
-The result is a tf.Example with exactly the columns and types of the training CSV
-(taxi_platform.jobs.training_set), which the model's serving signature parses and transforms
-with the same TFT graph as in training.
+Which Feast features a prediction reads is the registry's ``model_serving_v1`` service (the
+trip's area and company resolved by taxi_platform.store.entities); which features the model
+takes is the training set's (``training_v1``): the tf.Example carries only the training CSV's
+columns, with its types (taxi_platform.jobs.training_set), which the model's serving signature
+parses and transforms with the same TFT graph as in training.
+
+A Feast feature the model takes is used only when it is PRESENT with a value. One older than its
+view's ttl (OUTSIDE_MAX_AGE), absent (NOT_FOUND) or null is left out of the tf.Example, as a
+missing value is in training, named in the answer's ``warnings`` and counted in
+``taxi_prediction_feature_missing_total{feature, reason}``. Ages are the online reader's,
+measured from the request time (now), for a trip dated in the past too: the online store holds
+current values only, and what matters for a live prediction is how old they are now. With
+TAXI_ONLINE_APPLY_TTL=false (e.g. replaying the years-old sample) every stored value is used,
+as Feast would serve it.
 """
 
 from __future__ import annotations
@@ -11,28 +22,41 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.feast_client import FeastClient
+from api.metrics import FEATURE_MISSING
 from api.models import TripRequest, trip_start_parts
-from taxi_platform.jobs.training_set import INT_COLUMNS, STRING_COLUMNS
+from taxi_platform.jobs.training_set import (
+    INT_COLUMNS,
+    SERVING_SERVICE,
+    STRING_COLUMNS,
+    TRAINING_SERVICE,
+)
 from taxi_platform.prediction_client import TRIP_FIELDS
-from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
+from taxi_platform.store.entities import TRIP_KEYS, is_unresolved, keys_row
+from taxi_platform.store.online import NOT_FOUND, OUTSIDE_MAX_AGE, PRESENT, FeatureRef, FeatureValue
 
-AREA_FEATURES = ["avg_trip_distance", "avg_fare", "avg_trip_seconds", "trips_last_24h"]
-COMPANY_FEATURES = ["company_avg_fare", "company_rating"]
-REALTIME_FEATURES = ["current_speed_mph", "traffic_level", "demand_level"]
 TIME_COLUMNS = ["trip_start_hour", "trip_start_day", "trip_start_month"]
+Used = dict[str, dict[str, Any]]
+
+
+def model_inputs(client: FeastClient) -> frozenset[str]:
+    """The training set's columns: all a prediction's tf.Example may carry."""
+    refs = client.reader.resolve(service=TRAINING_SERVICE)
+    return frozenset(("trip_id", "event_timestamp", *(ref.name for ref in refs)))
 
 
 def assemble(
     client: FeastClient, trips: list[TripRequest], use_feast: bool
-) -> list[tuple[dict[str, dict[str, Any]], list[str]]]:
+) -> list[tuple[Used, list[str]]]:
     """Per trip: every feature used (value, source, status, freshness) and warnings."""
+    client.refresh_if_applied()
     now = datetime.now(UTC)
+    refs = client.reader.resolve(service=SERVING_SERVICE)
     assembled = [_own_features(trip, now) for trip in trips]
     if use_feast:
-        _add_feast(client, trips, assembled, now)
+        _add_feast(client, refs, trips, assembled, now)
     else:
         for trip, (used, _) in zip(trips, assembled, strict=True):
-            for name in AREA_FEATURES + COMPANY_FEATURES:
+            for name in (ref.name for ref in refs if ref.name in TripRequest.model_fields):
                 value = getattr(trip, name)
                 used[name] = {
                     "value": value,
@@ -41,7 +65,7 @@ def assemble(
     return assembled
 
 
-def _own_features(trip: TripRequest, now: datetime) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def _own_features(trip: TripRequest, now: datetime) -> tuple[Used, list[str]]:
     start = (trip.trip_start_timestamp or now).astimezone(UTC)
     used = {name: {"value": getattr(trip, name), "source": "request"} for name in TRIP_FIELDS}
     derived = {
@@ -56,38 +80,59 @@ def _own_features(trip: TripRequest, now: datetime) -> tuple[dict[str, dict[str,
     return used, []
 
 
-def _add_feast(client, trips, assembled, now: datetime) -> None:
-    refs = client.reader.resolve(
-        features=[f"area_features:{f}" for f in AREA_FEATURES]
-        + [f"company_features:{f}" for f in COMPANY_FEATURES]
-        + [f"area_realtime_features:{f}" for f in REALTIME_FEATURES]
-    )
-    rows = [
-        {
-            "area_id": trip.pickup_community_area or NO_AREA,
-            "company_name": trip.company or NO_COMPANY,
-        }
-        for trip in trips
-    ]
-    values = client.reader.read(rows, refs)
-    for trip, (used, warnings), row in zip(trips, assembled, values, strict=True):
-        for name, cell in row.items():
-            age = (now - cell.event_timestamp).total_seconds() if cell.event_timestamp else None
-            used[name] = {
+def _add_feast(
+    client: FeastClient,
+    refs: list[FeatureRef],
+    trips: list[TripRequest],
+    assembled: list[tuple[Used, list[str]]],
+    now: datetime,
+) -> None:
+    """The serving features of each trip's area and company, judged fresh or missing."""
+    inputs = model_inputs(client)
+    rows = [keys_row(trip.pickup_community_area, trip.company) for trip in trips]
+    values = client.reader.read(rows, refs, now=now)
+    for row, cells, (used, warnings) in zip(rows, values, assembled, strict=True):
+        for ref in refs:
+            cell = cells[ref.name]
+            usable = cell.status == PRESENT and cell.value is not None
+            used[ref.name] = {
                 "value": cell.value,
-                "source": "feast" if cell.value is not None else "missing",
+                "source": "feast" if usable else "missing",
                 "status": cell.status,
                 "event_timestamp": cell.event_timestamp,
-                "age_seconds": age,
+                "age_seconds": cell.age_seconds,
             }
-        if trip.company and row["company_rating"].status == "NOT_FOUND":
-            warnings.append(f"company {trip.company!r} is unknown to the feature store")
-        if trip.pickup_community_area is None:
-            warnings.append("no pickup_community_area: area features are missing")
+            if not usable and ref.name in inputs:
+                reason, why = _why_missing(ref, cell, row)
+                warnings.append(f"{ref.name}: {why}; not used")
+                FEATURE_MISSING.labels(ref.name, reason).inc()
 
 
-def to_example(used: dict[str, dict[str, Any]]) -> bytes:
-    """The serialized tf.Example of the training CSV's columns (missing values left out).
+def _why_missing(ref: FeatureRef, cell: FeatureValue, row: dict[str, Any]) -> tuple[str, str]:
+    """The counter's reason and the warning's words for a feature the prediction goes without."""
+    key = ref.join_keys[0]  # area and company views have one join key each
+    if cell.status == OUTSIDE_MAX_AGE:
+        ttl = ref.spec.ttl.total_seconds() if ref.spec.ttl else 0
+        age = f"{_span(cell.age_seconds or 0)} old, past {ref.view}'s ttl of {_span(ttl)}"
+        return "outside_max_age", age
+    if cell.status == NOT_FOUND and is_unresolved(key, row[key]):
+        return "not_found", f"the trip names no {TRIP_KEYS[key]}"
+    if cell.status == NOT_FOUND:
+        return "not_found", f"{ref.view} has no row for {key} {row[key]!r}"
+    return "null_value", f"{ref.view} holds null for {key} {row[key]!r}"
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:,.1f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} minutes"
+
+
+def to_example(used: Used, inputs: frozenset[str]) -> bytes:
+    """The serialized tf.Example of the training CSV's columns ``inputs`` (see
+    ``model_inputs``); missing values, and features the model does not take, left out.
 
     Fills one proto in place (its map creates each feature on first access): a batch of 100
     trips costs a few milliseconds this way, against ~7 ms building nested tf.train objects.
@@ -98,7 +143,7 @@ def to_example(used: dict[str, dict[str, Any]]) -> bytes:
     feature = example.features.feature
     for name, item in used.items():
         value = item["value"]
-        if value is None or name in REALTIME_FEATURES:
+        if value is None or item["source"] == "missing" or name not in inputs:
             continue
         if name in STRING_COLUMNS:
             feature[name].bytes_list.value.append(str(value).encode())

@@ -219,6 +219,20 @@ model_inference_v2 = FeatureService(
     tags={"service": "inference", "version": "v2", "ab_test": "candidate"},
 )
 
+model_serving_v1 = FeatureService(
+    name="model_serving_v1",
+    features=[
+        area_features[["avg_trip_distance", "avg_fare", "avg_trip_seconds", "trips_last_24h"]],
+        company_features[["company_avg_fare", "company_rating"]],
+        area_realtime_features[["current_speed_mph", "traffic_level", "demand_level"]],
+    ],
+    owner=OWNER,
+    description="What /taxi/predict reads from Feast for a trip (its area and company): the "
+    "area and company features of training_v1, which the tip model takes, and the real-time "
+    "area conditions, reported next to them (the model does not take them yet).",
+    tags={"service": "serving", "model": "tip", "version": "v1"},
+)
+
 training_v1 = FeatureService(
     name="training_v1",
     features=[

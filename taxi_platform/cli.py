@@ -39,12 +39,20 @@ def _settings() -> Settings:
 
 
 def _readable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Float32 feature values printed as their shortest decimal (1.4, not 1.399999976)."""
+    """Online lookups as JSON: float32 values as their shortest decimal (1.4, not
+    1.399999976), event times in ISO 8601, ages in whole seconds."""
     import numpy as np
 
+    def cell(c: dict[str, Any]) -> dict[str, Any]:
+        value, ts, age = c["value"], c["event_timestamp"], c["age_seconds"]
+        return c | {
+            "value": float(str(np.float32(value))) if isinstance(value, float) else value,
+            "event_timestamp": ts.isoformat() if ts else None,
+            "age_seconds": round(age) if age is not None else None,
+        }
+
     return [
-        {k: float(str(np.float32(v))) if isinstance(v, float) else v for k, v in row.items()}
-        for row in rows
+        row | {"features": {name: cell(c) for name, c in row["features"].items()}} for row in rows
     ]
 
 
@@ -187,18 +195,20 @@ def materialize_cmd(
 @click.option("--newest", type=click.IntRange(min=1), help="Look up the N newest stored trips.")
 @click.option("--service", default="model_inference_v1", show_default=True)
 def lookup_cmd(trip_ids: tuple[str, ...], newest: int | None, service: str) -> None:
-    """Read a feature service online for trip ids (their area and company are resolved)."""
-    from taxi_platform.jobs.feature_job import newest_trip_ids
-    from taxi_platform.store.lookup import online_features_for_trips
-    from taxi_platform.store.repo import check_online_store, open_store
+    """Read a feature service online for trip ids (their area and company are resolved).
+
+    Each feature shows its value, status (OUTSIDE_MAX_AGE past its view's ttl, see
+    TAXI_ONLINE_APPLY_TTL) and age; an unknown trip reads NOT_FOUND under area 0 and company "".
+    """
+    from taxi_platform.jobs.feature_job import lookup_step, newest_trip_ids
+    from taxi_platform.store.repo import check_online_store
 
     settings = _settings()
     ids = list(trip_ids) + (newest_trip_ids(settings, newest) if newest else [])
     if not ids:
         raise PlatformError("give trip ids or --newest N")
     check_online_store(settings)
-    rows = online_features_for_trips(open_store(settings), ids, service)
-    console.print_json(data=_readable(rows))
+    console.print_json(data=_readable(lookup_step(settings, ids, service)))
 
 
 @cli.command("predict")
@@ -220,14 +230,21 @@ def predict_cmd(trip_ids: tuple[str, ...], newest: int | None) -> None:
     for column in ("fare", "P", "predicted", "real tip", "area fare"):
         table.add_column(column, justify="right")
     for row, prediction in zip(rows, answer["predictions"], strict=True):
-        area_fare = prediction["features"].get("avg_fare", {}).get("value")
         table.add_row(
             row["trip_id"], f"{row['fare']:.2f}", f"{prediction['probability']:.3f}",
             "big tipper" if prediction["big_tipper"] else "-",
             f"{row['tips'] / row['fare']:.0%}" if row.get("tips") is not None else "?",
-            f"{area_fare:.2f}" if area_fare is not None else "missing",
+            _area_fare(prediction["features"].get("avg_fare", {})),
         )  # fmt: skip
     console.print(table)
+
+
+def _area_fare(used: dict[str, Any]) -> str:
+    """The area's average fare as the prediction used it; an expired value is shown, not used."""
+    value = used.get("value")
+    if value is None:
+        return "missing"
+    return f"{value:.2f}" if used["source"] != "missing" else f"{value:.2f} ({used['status']})"
 
 
 @cli.command("training-set")

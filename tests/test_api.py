@@ -167,7 +167,7 @@ def test_registry_listings(api):
     service = api.get("/feast/feature-services/model_inference_v1").json()
     assert len(service["features"]) == 7
     assert {s["name"] for s in api.get("/feast/feature-services").json()} == {
-        "model_inference_v1", "model_inference_v2", "training_v1"
+        "model_inference_v1", "model_inference_v2", "model_serving_v1", "training_v1"
     }  # fmt: skip
     assert {e["join_key"] for e in api.get("/feast/entities").json()} == {
         "trip_id", "area_id", "company_name"
@@ -256,18 +256,25 @@ def test_health_and_metrics(api):
 
 
 def test_online_values_equal_the_feast_sdk(api, built_store, trip):
-    """The fast path answers what FeatureStore.get_online_features answers."""
+    """The fast path answers what FeatureStore.get_online_features answers, keys included."""
+    from taxi_platform.store.entities import TRIP_KEY_REFS, keys_row
+
     store = open_store(built_store)
     ids = [trip["trip_id"], "trip_000001", "trip_000500", "trip_nope"]
     ours = api.post(
         "/feast/online-features", json={"entity_ids": ids, "feature_service": "model_inference_v1"}
     ).json()["results"]
-    from taxi_platform.store.lookup import online_features_for_trips
-
-    theirs = online_features_for_trips(store, ids, "model_inference_v1")
-    for mine, sdk in zip(ours, theirs, strict=True):
+    trips = store.get_online_features(
+        features=list(TRIP_KEY_REFS), entity_rows=[{"trip_id": t} for t in ids]
+    ).to_dict()
+    areas, companies = trips["pickup_community_area"], trips["company"]
+    rows = [keys_row(a, c, t) for t, a, c in zip(ids, areas, companies, strict=True)]
+    service = store.get_feature_service("model_inference_v1")
+    sdk = store.get_online_features(features=service, entity_rows=rows).to_dict()
+    for i, (mine, keys) in enumerate(zip(ours, rows, strict=True)):
+        assert mine["entity"] == keys
         for name in V1:
-            assert mine["features"][name]["value"] == sdk[name], (mine["entity"], name)
+            assert mine["features"][name]["value"] == sdk[name][i], (keys, name)
 
 
 def test_read_auth_when_configured(built_store):

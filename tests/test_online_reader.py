@@ -28,7 +28,7 @@ from taxi_platform.duck import connect
 from taxi_platform.errors import PlatformError
 from taxi_platform.features.compute import feature_table_path
 from taxi_platform.settings import Settings, load_settings
-from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
+from taxi_platform.store.entities import keys_row
 from taxi_platform.store.online import (
     OUTSIDE_MAX_AGE,
     PRESENT,
@@ -154,20 +154,13 @@ def missing_rows(join_keys: list[str], n: int = 20) -> list[dict]:
 
 
 def trip_rows(settings: Settings, where: str = "true", n: int = 100) -> list[dict]:
-    """Rows for a service: a trip with its pickup area and company, as lookup.py builds them."""
+    """Rows for a service: a trip with its pickup area and company (store.entities' rule)."""
     path = feature_table_path(settings, "trip_features")
     cursor = connect().execute(
         f"SELECT trip_id, pickup_community_area, company FROM '{path}' "
         f"WHERE {where} ORDER BY hash(trip_id, 7) LIMIT {n}"
     )
-    return [
-        {
-            "trip_id": trip,
-            "area_id": NO_AREA if area is None else area,
-            "company_name": NO_COMPANY if company is None else company,
-        }
-        for trip, area, company in cursor.fetchall()
-    ]
+    return [keys_row(area, company, trip) for trip, area, company in cursor.fetchall()]
 
 
 def mixed(existing: list[dict], missing: list[dict], nulls: list[dict]) -> list[dict]:

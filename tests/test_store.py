@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -12,7 +13,13 @@ import pytest
 from taxi_platform.duck import connect
 from taxi_platform.features.compute import feature_table_path
 from taxi_platform.settings import load_settings
-from taxi_platform.store.lookup import online_features_for_trips
+from taxi_platform.store.entities import (
+    NO_AREA,
+    NO_COMPANY,
+    online_features_for_trips,
+    online_reader,
+    resolve_historical,
+)
 from taxi_platform.store.materialize import materialize_incremental
 from taxi_platform.store.repo import open_store
 from tests.conftest import PROFILES, build_store, make_home, teardown_store
@@ -59,28 +66,74 @@ def test_online_equals_latest_offline(built_store, view_name):
 
 
 def test_trip_ids_lead_to_area_and_company(built_store):
-    store = open_store(built_store)
     con = connect()
     trip_id, area, company, fare = con.execute(
         f"SELECT trip_id, pickup_community_area, company, fare "
         f"FROM '{feature_table_path(built_store, 'trip_features')}' "
         "WHERE company IS NOT NULL ORDER BY trip_id DESC LIMIT 1"
     ).fetchone()
-    [row] = online_features_for_trips(store, [trip_id], "model_inference_v1")
+    [row] = online_features_for_trips(online_reader(built_store), [trip_id], "model_inference_v1")
     assert (row["area_id"], row["company_name"]) == (area, company)
-    assert np.float32(row["fare"]) == np.float32(fare)
-    assert set(row) >= {
+    values = {name: cell["value"] for name, cell in row["features"].items()}
+    assert np.float32(values["fare"]) == np.float32(fare)
+    assert set(values) == {
         "trip_miles", "trip_seconds", "fare", "avg_trip_distance", "avg_fare",
         "company_avg_fare", "company_rating",
     }  # fmt: skip
-    assert row["company_rating"] is not None and 1 <= row["company_rating"] <= 5
+    assert values["company_rating"] is not None and 1 <= values["company_rating"] <= 5
 
 
-def test_unknown_trip_reads_as_missing(built_store):
-    [row] = online_features_for_trips(
-        open_store(built_store), ["trip_999999"], "model_inference_v1"
+def test_unresolved_trips_read_not_found_under_the_sentinel_keys(built_store):
+    """One rule on both stores: an unknown trip, or a trip without a company, is looked up
+    under keys no entity has, and what they lead to reads NOT_FOUND."""
+    no_company, area = (
+        connect()
+        .execute(
+            f"SELECT trip_id, pickup_community_area "
+            f"FROM '{feature_table_path(built_store, 'trip_features')}' "
+            "WHERE company IS NULL AND pickup_community_area IS NOT NULL ORDER BY trip_id LIMIT 1"
+        )
+        .fetchone()
     )
-    assert row["area_id"] is None and row["fare"] is None and row["company_rating"] is None
+    unknown, blank = online_features_for_trips(
+        online_reader(built_store), ["trip_999999", no_company], "model_inference_v1"
+    )
+    assert (unknown["area_id"], unknown["company_name"]) == (NO_AREA, NO_COMPANY)
+    assert {(c["status"], c["value"]) for c in unknown["features"].values()} == {
+        ("NOT_FOUND", None)
+    }
+    assert (blank["area_id"], blank["company_name"]) == (area, NO_COMPANY)
+    company = {blank["features"][name]["status"] for name in ("company_avg_fare", "company_rating")}
+    assert company == {"NOT_FOUND"}
+    assert blank["features"]["fare"]["value"] is not None
+
+
+def test_historical_resolution_is_point_in_time(built_store):
+    """A trip's area and company as of each row's time: before the trip started there is none."""
+    trip_id, area, company, start = (
+        connect()
+        .execute(
+            f"SELECT trip_id, pickup_community_area, company, event_timestamp "
+            f"FROM '{feature_table_path(built_store, 'trip_features')}' "
+            "WHERE company IS NOT NULL ORDER BY trip_id DESC LIMIT 1"
+        )
+        .fetchone()
+    )
+    entity_df = pd.DataFrame(
+        {
+            "trip_id": [trip_id, trip_id, "trip_999999"],
+            "event_timestamp": pd.to_datetime([start, start - timedelta(minutes=1), start]),
+            "asked": ["at start", "before", "unknown"],
+        }
+    )
+    frame = resolve_historical(open_store(built_store), entity_df, ["area_id", "company_name"])
+    keys = {row.asked: (row.area_id, row.company_name) for row in frame.itertuples()}
+    assert keys == {
+        "at start": (area, company),
+        "before": (NO_AREA, NO_COMPANY),
+        "unknown": (NO_AREA, NO_COMPANY),
+    }
+    assert frame["area_id"].dtype == "int64"
 
 
 def append_area_row(settings, area_id: int, at: datetime, avg_fare: float) -> None:

@@ -15,10 +15,11 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from api.models import BatchPrediction, Prediction
-from api.prediction_features import AREA_FEATURES, COMPANY_FEATURES
+from api.models import BatchPrediction, Prediction, TripRequest
+from taxi_platform.jobs.training_set import SERVING_SERVICE
 from taxi_platform.prediction_client import TRIP_FIELDS
 from taxi_platform.settings import PROJECT_ROOT, load_settings
+from taxi_platform.store.repo import open_store
 from tests.airflow_support import configure_airflow, returned, run_dag, task_states
 from tests.api_support import api_process
 from tests.conftest import build_store, make_home
@@ -27,7 +28,6 @@ from tests.test_dag_faults import free_port
 KEY = "e2e-key"
 TRIPS = 3000
 PARITY_TRIPS = 500
-FEAST_FIELDS = (*AREA_FEATURES, *COMPANY_FEATURES)  # also request fields with use_feast=false
 EXAMPLE_TRIP = {
     "trip_miles": 3.5, "trip_seconds": 900, "fare": 12.0, "payment_type": "Credit Card",
     "pickup_latitude": 41.88, "pickup_longitude": -87.63, "pickup_community_area": 8,
@@ -116,7 +116,9 @@ def test_dag_published_the_model_the_api_serves(trained):
     assert bad.status_code == 422 and "trip_miles" in bad.text
     unknown = httpx.post(f"{url}/taxi/predict", json={**EXAMPLE_TRIP, "company": "Nowhere Cabs"})
     assert unknown.status_code == 200  # scored (the vocabulary's out-of-vocabulary bucket) ...
-    assert unknown.json()["warnings"] == ["company 'Nowhere Cabs' is unknown to the feature store"]
+    assert (
+        "company_rating: company_features has no row for company_name 'Nowhere Cabs'; not used"
+    ) in unknown.json()["warnings"]
     assert unknown.json()["features"]["company_rating"]["source"] == "missing"  # ... and reported
 
 
@@ -134,7 +136,8 @@ def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
     )  # fmt: skip
     scored = [json.loads(line) for line in scores.read_text().splitlines()]
     assert len(scored) == PARITY_TRIPS
-    trips = [_trip_request(row["features"]) for row in scored]
+    feast_fields = _feast_fields(settings)
+    trips = [_trip_request(row["features"], feast_fields) for row in scored]
     served = []
     for start in range(0, len(trips), 100):
         response = httpx.post(
@@ -151,7 +154,7 @@ def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
     assert [p["probability"] for p in served] == pytest.approx(expected, abs=1e-5)
     assert len({round(p, 3) for p in expected}) > 50  # real scores, not one constant
     # the comparison sees the Feast features: without them the same trips score differently
-    bare = [{k: v for k, v in t.items() if k not in FEAST_FIELDS} for t in trips[:100]]
+    bare = [{k: v for k, v in t.items() if k not in feast_fields} for t in trips[:100]]
     without = httpx.post(
         f"{url}/taxi/predict/batch?use_feast=false", json={"trips": bare}, timeout=120
     ).json()["predictions"]
@@ -165,9 +168,16 @@ def _newest_artifact(settings, output: str) -> Path:
     return max(runs, key=lambda p: int(p.name))
 
 
-def _trip_request(features: dict) -> dict:
+def _feast_fields(settings) -> list[str]:
+    """The serving service's features that a trip request can also carry (use_feast=false)."""
+    service = open_store(settings).get_feature_service(SERVING_SERVICE)
+    names = [f.name for view in service.feature_view_projections for f in view.features]
+    return [name for name in names if name in TripRequest.model_fields]
+
+
+def _trip_request(features: dict, feast_fields: list[str]) -> dict:
     """The API's trip body for a raw example: its fields, the Feast values it was trained on."""
-    names = ("trip_id", *TRIP_FIELDS, *FEAST_FIELDS)
+    names = ("trip_id", *TRIP_FIELDS, *feast_fields)
     trip = {name: features[name] for name in names if features.get(name) is not None}
     start = datetime.fromtimestamp(features["event_timestamp"], UTC)
     return {**trip, "trip_start_timestamp": start.isoformat()}

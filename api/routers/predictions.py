@@ -12,7 +12,7 @@ from api.errors import error_responses
 from api.feast_client import FeastClient
 from api.model_store import ModelStore
 from api.models import BatchPrediction, BatchPredictRequest, Prediction, TripRequest
-from api.prediction_features import assemble, to_example
+from api.prediction_features import assemble, model_inputs, to_example
 from api.store_gate import StoreGate
 from taxi_platform.settings import Settings
 
@@ -89,7 +89,8 @@ def _score(
         assembled = gate.run_sync(gate.deadline(), assemble, client, trips, use_feast)
     else:
         assembled = assemble(client, trips, use_feast)
-    model, probabilities = models.predict([to_example(used) for used, _ in assembled])
+    inputs = model_inputs(client)
+    model, probabilities = models.predict([to_example(used, inputs) for used, _ in assembled])
     return {
         "model_version": model.version,
         "predictions": [

@@ -55,12 +55,17 @@ def materialize_step(settings: Settings) -> dict[str, Any]:
     }
 
 
-def verify_step(settings: Settings, trip_ids: list[str]) -> list[dict[str, Any]]:
-    """A sample online lookup of model_inference_v1, the proof the store serves."""
-    from taxi_platform.store.lookup import online_features_for_trips
-    from taxi_platform.store.repo import open_store
+def lookup_step(
+    settings: Settings, trip_ids: list[str], service: str = "model_inference_v1"
+) -> list[dict[str, Any]]:
+    """An online lookup of trips (model_inference_v1: the proof the store serves)."""
+    from taxi_platform.store.entities import online_features_for_trips, online_reader
 
-    return online_features_for_trips(open_store(settings), trip_ids, "model_inference_v1")
+    reader = online_reader(settings)
+    try:
+        return online_features_for_trips(reader, trip_ids, service)
+    finally:
+        reader.close()
 
 
 def newest_trip_ids(settings: Settings, count: int = 3) -> list[str]:
@@ -84,5 +89,5 @@ def run_feature_job(settings: Settings) -> dict[str, Any]:
         "apply": apply_step(settings),
         "materialize": materialize_step(settings),
     }
-    summary["lookup"] = verify_step(settings, newest_trip_ids(settings))
+    summary["lookup"] = lookup_step(settings, newest_trip_ids(settings))
     return summary

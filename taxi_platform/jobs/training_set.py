@@ -18,10 +18,11 @@ from taxi_platform.duck import connect
 from taxi_platform.errors import PlatformError
 from taxi_platform.features.compute import feature_table_path
 from taxi_platform.settings import Settings
-from taxi_platform.store.lookup import NO_AREA, NO_COMPANY
+from taxi_platform.store.entities import TRIP_KEYS, resolve_historical
 from taxi_platform.store.repo import open_store
 
 TRAINING_SERVICE = "training_v1"
+SERVING_SERVICE = "model_serving_v1"  # what predictions read online (feature_repo/)
 # Column kinds of the training CSV, shared with serving so that a prediction's tf.Example has
 # exactly the types CsvExampleGen inferred from this file (no training/serving skew).
 INT_COLUMNS = (
@@ -39,24 +40,23 @@ class TrainingSet:
 
 
 def training_entities(settings: Settings, limit: int | None = None) -> pd.DataFrame:
-    """Every stored trip as an entity row, at its start, with its area and company keys."""
+    """Every stored trip (or the earliest ``limit``) as an entity row at its start."""
     path = feature_table_path(settings, "trip_features")
     if not path.exists():
         raise PlatformError(f"{path} is missing; run `taxi-platform features` first")
-    sql = (
-        "SELECT trip_id, event_timestamp, coalesce(pickup_community_area, ?) AS area_id, "
-        "coalesce(company, ?) AS company_name FROM read_parquet(?) "
-        "ORDER BY event_timestamp, trip_id"
-    )
+    sql = "SELECT trip_id, event_timestamp FROM read_parquet(?) ORDER BY event_timestamp, trip_id"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return connect().execute(sql, [NO_AREA, NO_COMPANY, str(path)]).df()
+    return connect().execute(sql, [str(path)]).df()
 
 
 def build_training_set(settings: Settings, target: Path, limit: int | None = None) -> TrainingSet:
-    """Write the point-in-time training CSV (event_timestamp as unix seconds) to ``target``."""
+    """Write the point-in-time training CSV (event_timestamp as unix seconds) to ``target``.
+
+    Each trip's area and company are resolved as every other caller resolves them
+    (taxi_platform.store.entities), as of the trip's start."""
     store = open_store(settings)
-    entities = training_entities(settings, limit)
+    entities = resolve_historical(store, training_entities(settings, limit), list(TRIP_KEYS))
     frame = store.get_historical_features(
         entity_df=entities, features=store.get_feature_service(TRAINING_SERVICE)
     ).to_df()

@@ -8,12 +8,12 @@ from __future__ import annotations
 import sys
 
 from taxi_platform.errors import PlatformError
-from taxi_platform.jobs.feature_job import newest_trip_ids, verify_step
+from taxi_platform.jobs.feature_job import lookup_step, newest_trip_ids
 from taxi_platform.settings import Settings, load_settings
 from taxi_platform.store.repo import check_online_store, open_store
 
 EXPECTED_VIEWS = {"trip_features", "area_features", "company_features", "area_realtime_features"}
-EXPECTED_SERVICES = {"model_inference_v1", "model_inference_v2"}
+EXPECTED_SERVICES = {"model_inference_v1", "model_inference_v2", "model_serving_v1", "training_v1"}
 
 
 def problems(settings: Settings) -> list[str]:
@@ -29,8 +29,8 @@ def problems(settings: Settings) -> list[str]:
         found.append(f"feature services not registered: {sorted(missing_services)}")
     if found:
         return found
-    for row in verify_step(settings, newest_trip_ids(settings)):
-        if row["trip_miles"] is None or row["avg_fare"] is None:
+    for row in lookup_step(settings, newest_trip_ids(settings)):
+        if any(row["features"][name]["value"] is None for name in ("trip_miles", "avg_fare")):
             found.append(f"trip {row['trip_id']} is not served online; run materialize")
     return found
 

@@ -1,0 +1,139 @@
+"""Predictions judge each Feast feature the model takes: expired (older than its view's ttl) or
+missing features are left out of the model's input, named in `warnings` and counted in /metrics.
+A real store (SQLite and Redis) and a real served model (tests/model_support.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.app import create_app
+from taxi_platform.duck import connect
+from taxi_platform.features.compute import feature_table_path
+from taxi_platform.settings import load_settings
+from taxi_platform.store.repo import open_store
+from tests.model_support import served_model_dir
+
+AREA = ["avg_trip_distance", "avg_fare", "avg_trip_seconds", "trips_last_24h"]
+COMPANY = ["company_avg_fare", "company_rating"]
+REALTIME = ["current_speed_mph", "traffic_level", "demand_level"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(sample_csv):
+    return served_model_dir(sample_csv)
+
+
+def _client(built_store, model_dir, **overrides) -> TestClient:
+    settings = load_settings(
+        home=built_store.home,
+        profile=built_store.profile,
+        serving_model_dir=model_dir,
+        **overrides,
+    )
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def api(built_store, model_dir):
+    with _client(built_store, model_dir) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def trip(built_store) -> dict:
+    """The newest stored trip with an area and a company, as a request (Feast fills the rest)."""
+    area, company = (
+        connect()
+        .execute(
+            f"SELECT pickup_community_area, company "
+            f"FROM '{feature_table_path(built_store, 'trip_features')}' WHERE company IS NOT NULL "
+            "AND pickup_community_area IS NOT NULL ORDER BY event_timestamp DESC LIMIT 1"
+        )
+        .fetchone()
+    )
+    return {
+        "trip_miles": 3.5, "trip_seconds": 900, "fare": 12.0, "payment_type": "Credit Card",
+        "pickup_community_area": area, "company": company,
+    }  # fmt: skip
+
+
+def missing_count(api: TestClient, feature: str, reason: str) -> float:
+    """taxi_prediction_feature_missing_total{feature, reason} as /metrics shows it."""
+    for family in text_string_to_metric_families(api.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == "taxi_prediction_feature_missing_total" and sample.labels == {
+                "feature": feature,
+                "reason": reason,
+            }:
+                return sample.value
+    return 0.0
+
+
+def predict(api: TestClient, trip: dict, use_feast: bool = True) -> dict:
+    response = api.post(f"/taxi/predict?use_feast={str(use_feast).lower()}", json=trip)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_expired_features_are_missing_warned_and_counted(api, trip):
+    """The sample's newest area and company rows are years older than their views' ttl."""
+    before = missing_count(api, "avg_fare", "outside_max_age")
+    answer = predict(api, trip)
+    avg_fare = answer["features"]["avg_fare"]
+    assert avg_fare["source"] == "missing" and avg_fare["status"] == "OUTSIDE_MAX_AGE"
+    assert avg_fare["value"] is not None and avg_fare["age_seconds"] > 365 * 86400
+    warned = {w.split(":")[0]: w for w in answer["warnings"]}
+    assert set(warned) == {*AREA, *COMPANY}  # real-time features are not model inputs
+    assert "days old, past area_features's ttl of 7.0 days; not used" in warned["avg_fare"]
+    assert "past company_features's ttl of 30.0 days" in warned["company_rating"]
+    assert missing_count(api, "avg_fare", "outside_max_age") == before + 1
+    # not fed to the model: the same trip without any Feast feature scores the same
+    bare = predict(api, trip, use_feast=False)
+    assert bare["probability"] == pytest.approx(answer["probability"], abs=1e-7)
+
+
+def test_unresolved_area_and_unknown_company_are_named(api, trip):
+    before = missing_count(api, "company_rating", "not_found")
+    body = {k: v for k, v in trip.items() if k != "pickup_community_area"}
+    answer = predict(api, body | {"company": "Nowhere Cabs"})
+    assert "avg_fare: the trip names no pickup_community_area; not used" in answer["warnings"]
+    assert (
+        "company_rating: company_features has no row for company_name 'Nowhere Cabs'; not used"
+    ) in answer["warnings"]
+    assert answer["features"]["company_rating"] | {"age_seconds": 0} == {
+        "value": None, "source": "missing", "status": "NOT_FOUND", "event_timestamp": None,
+        "age_seconds": 0,
+    }  # fmt: skip
+    assert missing_count(api, "company_rating", "not_found") == before + 1
+
+
+def test_fresh_features_are_used(api, built_store, trip):
+    """An area row written now is PRESENT and fed to the model; the company's stays expired."""
+    now = pd.Timestamp(datetime.now(UTC))
+    fresh = {"area_id": [trip["pickup_community_area"]], "event_timestamp": [now],
+             "created_timestamp": [now], "avg_trip_distance": [2.5], "avg_fare": [11.0],
+             "avg_trip_seconds": [700.0], "pickup_count": [5], "dropoff_count": [4],
+             "trips_last_1h": [9], "trips_last_24h": [120]}  # fmt: skip
+    open_store(built_store).write_to_online_store("area_features", pd.DataFrame(fresh))
+    answer = predict(api, trip)
+    avg_fare = answer["features"]["avg_fare"]
+    assert (avg_fare["value"], avg_fare["source"], avg_fare["status"]) == (11.0, "feast", "PRESENT")
+    assert 0 <= avg_fare["age_seconds"] < 600
+    assert {w.split(":")[0] for w in answer["warnings"]} == set(COMPANY)
+    assert predict(api, trip, use_feast=False)["probability"] != answer["probability"]
+
+
+def test_apply_ttl_off_uses_every_stored_value(built_store, model_dir, trip):
+    """TAXI_ONLINE_APPLY_TTL=false: Feast's answer (no ttl online), so old values are used."""
+    with _client(built_store, model_dir, online_apply_ttl=False) as api:
+        answer = predict(api, trip)
+    assert answer["warnings"] == []
+    for name in (*AREA, *COMPANY):
+        assert answer["features"][name]["source"] == "feast", name
+        assert answer["features"][name]["status"] == "PRESENT", name
+    assert {answer["features"][name]["source"] for name in REALTIME} == {"missing"}
