@@ -113,7 +113,7 @@ def _why_missing(ref: FeatureRef, cell: FeatureValue, row: dict[str, Any]) -> tu
     key = ref.join_keys[0]  # area and company views have one join key each
     if cell.status == OUTSIDE_MAX_AGE:
         ttl = ref.spec.ttl.total_seconds() if ref.spec.ttl else 0
-        age = f"{_span(cell.age_seconds or 0)} old, past {ref.view}'s ttl of {_span(ttl)}"
+        age = f"{_span(cell.age_seconds or 0)} old, past the ttl of {ref.view} ({_span(ttl)})"
         return "outside_max_age", age
     if cell.status == NOT_FOUND and is_unresolved(key, row[key]):
         return "not_found", f"the trip names no {TRIP_KEYS[key]}"

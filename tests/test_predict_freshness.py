@@ -89,8 +89,8 @@ def test_expired_features_are_missing_warned_and_counted(api, trip):
     assert avg_fare["value"] is not None and avg_fare["age_seconds"] > 365 * 86400
     warned = {w.split(":")[0]: w for w in answer["warnings"]}
     assert set(warned) == {*AREA, *COMPANY}  # real-time features are not model inputs
-    assert "days old, past area_features's ttl of 7.0 days; not used" in warned["avg_fare"]
-    assert "past company_features's ttl of 30.0 days" in warned["company_rating"]
+    assert "days old, past the ttl of area_features (7.0 days); not used" in warned["avg_fare"]
+    assert "past the ttl of company_features (30.0 days)" in warned["company_rating"]
     assert missing_count(api, "avg_fare", "outside_max_age") == before + 1
     # not fed to the model: the same trip without any Feast feature scores the same
     bare = predict(api, trip, use_feast=False)
