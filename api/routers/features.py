@@ -46,9 +46,10 @@ async def online_features(request: Request, body: OnlineBody) -> Response:
     """Latest values from the online store, one object per entity, with status and event time.
 
     With ``entity_ids`` (trip ids) each trip's area and company are resolved from its trip
-    features, so a service spanning trip, area and company answers every feature.
-    The reads run in the store pool, all of them within one TAXI_API_STORE_TIMEOUT_SECONDS
-    deadline; the event loop never waits on the store.
+    features, so a service spanning trip, area and company answers every feature; a trip that
+    does not resolve (unknown, or without an area or company) gets area_id 0 / company_name "",
+    keys no entity has, which read NOT_FOUND. The reads run in the store pool, all of them
+    within one TAXI_API_STORE_TIMEOUT_SECONDS deadline; the event loop never waits on the store.
     """
     settings: Settings = request.app.state.settings
     client: FeastClient = request.app.state.feast

@@ -2,8 +2,9 @@
 
 A trip id names only the trip entity, while services span the trip, area and company entities;
 the trip's own features (``pickup_community_area``, ``company``) say which area and company it
-has. Every caller (CLI lookup, verify, the API's online and historical paths, the training set,
-predictions) resolves through this module, with one rule for what does not resolve:
+has. Every caller (CLI lookup, verify, the API's online and historical paths, the training set)
+resolves through this module, and predictions, whose request names the area and company, build
+their rows with ``keys_row``; one rule for what does not resolve:
 
 * an unknown trip, or a trip without an area or a company, gets the sentinel keys
   ``NO_AREA`` / ``NO_COMPANY`` for them: keys no entity has (areas are 1-77, blank company names
