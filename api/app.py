@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.feast = FeastClient(settings)
+        # A materialization marks its views MATERIALIZING in the registry while it runs; their
+        # last values stay valid, so historical queries keep being answered meanwhile.
+        app.state.feast.store.registry.serve_features_while_materializing = True
         app.state.gate = StoreGate(settings)
         app.state.jobs = MaterializeJobs(settings)
         app.state.models = ModelStore(settings.model_dir)

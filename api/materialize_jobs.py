@@ -3,19 +3,16 @@
 A job's status lives in memory (the API is one process); the Feast registry records the
 materialized intervals durably, so a restart loses only the job list, never data.
 
-A materialization rewrites Feast's file registry in place (views pass through the
-MATERIALIZING state; the file is truncated, then written), and a historical query reading it
-meanwhile fails ("not found", "cannot serve"). So historical queries share ``offline_lock``
-and a job holds it alone; each still runs on a DuckDB connection of its own.
+Each job runs Feast's DuckDB work on a connection of its own (taxi_platform.duck), so
+historical queries run meanwhile; the registry it rewrites is written atomically
+(taxi_platform.store.atomic_registry) and read as serving while MATERIALIZING (app.py).
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from api.models import MaterializeJob, MaterializeRequest
@@ -24,44 +21,9 @@ from taxi_platform.settings import Settings
 from taxi_platform.store.materialize import materialize_incremental, materialize_range
 
 
-class SharedLock:
-    """Many holders in ``shared`` mode, or one in ``exclusive`` mode (waiting for the rest)."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._shared = 0
-        self._exclusive = False
-
-    @contextmanager
-    def shared(self) -> Iterator[None]:
-        with self._changed:
-            self._changed.wait_for(lambda: not self._exclusive)
-            self._shared += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._shared -= 1
-                self._changed.notify_all()
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self._changed:
-            self._changed.wait_for(lambda: not self._exclusive)
-            self._exclusive = True  # new shared holders wait from here on
-            self._changed.wait_for(lambda: self._shared == 0)
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._exclusive = False
-                self._changed.notify_all()
-
-
 class MaterializeJobs:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.offline_lock = SharedLock()
         self.jobs: dict[str, MaterializeJob] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="materialize")
         self._lock = threading.Lock()
@@ -91,9 +53,9 @@ class MaterializeJobs:
         job.finished_at = datetime.now(UTC)
 
     def _materialize(self, request: MaterializeRequest):
-        """Alone against the registry, on a DuckDB connection of the job's own."""
+        """On a DuckDB connection of the job's own."""
         end = request.end or datetime.now(UTC)
-        with self.offline_lock.exclusive(), own_connection():
+        with own_connection():
             if request.incremental:
                 return materialize_incremental(
                     self.settings, end, request.feature_views, progress=False

@@ -72,7 +72,6 @@ async def online_features(request: Request, body: OnlineBody) -> Response:
     },
 )
 def historical_features(
-    request: Request,
     body: HistoricalBody,
     format: Literal["json", "parquet", "arrow"] = Query("json"),
     client: FeastClient = Depends(get_client),
@@ -88,7 +87,7 @@ def historical_features(
     else:
         _limit(body.row_count(), settings.api_max_historical_rows)
     check_join_keys(client.store.list_entities(), body.entity_data, "entity_data")
-    with request.app.state.jobs.offline_lock.shared(), own_connection():
+    with own_connection():
         frame = client.historical(body)
     if format == "json":
         rows = orjson.loads(frame.to_json(orient="records", date_format="iso"))
