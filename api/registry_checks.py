@@ -32,10 +32,19 @@ def check_join_keys(entities: Iterable[Entity], columns: dict[str, list[Any]], w
 
 
 def check_push_columns(view: FeatureView, df: dict[str, list[Any]]) -> None:
-    """Each feature column fits its view's type (nulls allowed); floats within float32."""
+    """Each feature column fits its view's type (nulls allowed), and the plausible range its
+    field declares in the tags ``min``/``max`` (feature_repo/taxi_features.py)."""
     for field in view.features:
         if field.name in df:
-            _check("df", field.name, df[field.name], str(field.dtype), _fits(field.dtype))
+            values = df[field.name]
+            _check("df", field.name, values, str(field.dtype), _fits(field.dtype))
+            if "min" not in field.tags and "max" not in field.tags:
+                continue
+            low, high = float(field.tags.get("min", "-inf")), float(field.tags.get("max", "inf"))
+            _check(
+                "df", field.name, values, f"a value in [{low:g}, {high:g}]",
+                lambda v, lo=low, hi=high: v is None or lo <= v <= hi,
+            )  # fmt: skip
 
 
 def _fits(dtype: object):

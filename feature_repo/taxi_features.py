@@ -137,11 +137,31 @@ area_realtime_features = FeatureView(
     entities=[area],
     ttl=timedelta(hours=2),
     schema=[
-        _field("current_speed_mph", Float32, "Mean speed of recent trips in the area.", unit="mph"),
-        _field("traffic_level", Int32, "1 free-flowing .. 4 congested.", kind="ordinal"),
+        # min/max: the plausible range; the API refuses pushed values outside it
+        _field(
+            "current_speed_mph",
+            Float32,
+            "Mean speed of recent trips in the area.",
+            unit="mph",
+            min="0",
+            max="150",
+        ),
+        _field(
+            "traffic_level",
+            Int32,
+            "1 free-flowing .. 4 congested.",
+            kind="ordinal",
+            min="1",
+            max="4",
+        ),
         _field("weather_condition", String, "Weather reported for the area.", kind="categorical"),
         _field(
-            "demand_level", Float32, "Recent pickups relative to the area's norm.", kind="ratio"
+            "demand_level",
+            Float32,
+            "Recent pickups relative to the area's norm.",
+            kind="ratio",
+            min="0",
+            max="100",
         ),
     ],
     source=area_realtime_push,
