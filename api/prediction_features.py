@@ -6,14 +6,19 @@ takes is the training set's (``training_v1``): the tf.Example carries only the t
 columns, with its types (taxi_platform.jobs.training_set), which the model's serving signature
 parses and transforms with the same TFT graph as in training.
 
-A Feast feature the model takes is used only when it is PRESENT with a value. One older than its
-view's ttl (OUTSIDE_MAX_AGE), absent (NOT_FOUND) or null is left out of the tf.Example, as a
-missing value is in training, named in the answer's ``warnings`` and counted in
-``taxi_prediction_feature_missing_total{feature, reason}``. Ages are the online reader's,
-measured from the request time (now), for a trip dated in the past too: the online store holds
-current values only, and what matters for a live prediction is how old they are now. With
-TAXI_ONLINE_APPLY_TTL=false (e.g. replaying the years-old sample) every stored value is used,
-as Feast would serve it.
+A Feast feature the model takes is used only when it is PRESENT with a value and not older than
+its view's ttl. Age is measured as training measures it: from the trip's start
+(``trip_start_timestamp``, the request time when absent), not from the request time. Feast's
+point-in-time join gives a training row a null exactly when the newest value at the trip's start
+is older than the ttl (``event + ttl < start``); a prediction leaves the same value out, so a
+backtest of past trips sees what training saw. A value older than that (OUTSIDE_MAX_AGE), absent
+(NOT_FOUND) or null is left out of the tf.Example, as a missing value is in training, named in
+the answer's ``warnings`` and counted in ``taxi_prediction_feature_missing_total{feature,
+reason}``. The online store holds only the newest value, so a past trip may read a value dated
+after its start, which training (no later data) never saw: it is used, as the best value at
+hand, and named in ``warnings`` ("newer than the trip start"), not counted as missing. The
+reader reads with ``apply_ttl=False`` and the ttl is applied here, per trip; with
+TAXI_ONLINE_APPLY_TTL=false every stored value is used, as Feast would serve it.
 """
 
 from __future__ import annotations
@@ -65,8 +70,13 @@ def assemble(
     return assembled
 
 
+def _start(trip: TripRequest, now: datetime) -> datetime:
+    """The trip's start, the time its features are judged at (the request time by default)."""
+    return (trip.trip_start_timestamp or now).astimezone(UTC)
+
+
 def _own_features(trip: TripRequest, now: datetime) -> tuple[Used, list[str]]:
-    start = (trip.trip_start_timestamp or now).astimezone(UTC)
+    start = _start(trip, now)
     used = {name: {"value": getattr(trip, name), "source": "request"} for name in TRIP_FIELDS}
     derived = {
         "trip_id": trip.trip_id or "",
@@ -87,13 +97,15 @@ def _add_feast(
     assembled: list[tuple[Used, list[str]]],
     now: datetime,
 ) -> None:
-    """The serving features of each trip's area and company, judged fresh or missing."""
+    """The serving features of each trip's area and company, judged at the trip's start."""
     inputs = model_inputs(client)
+    apply_ttl = client.reader.apply_ttl
     rows = [keys_row(trip.pickup_community_area, trip.company) for trip in trips]
-    values = client.reader.read(rows, refs, now=now)
-    for row, cells, (used, warnings) in zip(rows, values, assembled, strict=True):
+    values = client.reader.read(rows, refs, apply_ttl=False)  # the ttl is applied per trip
+    for trip, row, cells, (used, warnings) in zip(trips, rows, values, assembled, strict=True):
+        start = _start(trip, now)
         for ref in refs:
-            cell = cells[ref.name]
+            cell = _as_of(cells[ref.name], ref, start, apply_ttl)
             usable = cell.status == PRESENT and cell.value is not None
             used[ref.name] = {
                 "value": cell.value,
@@ -102,10 +114,29 @@ def _add_feast(
                 "event_timestamp": cell.event_timestamp,
                 "age_seconds": cell.age_seconds,
             }
-            if not usable and ref.name in inputs:
+            if ref.name not in inputs:
+                continue
+            if not usable:
                 reason, why = _why_missing(ref, cell, row)
                 warnings.append(f"{ref.name}: {why}; not used")
                 FEATURE_MISSING.labels(ref.name, reason).inc()
+            elif cell.age_seconds is not None and cell.age_seconds < 0:
+                warnings.append(
+                    f"{ref.name}: {ref.view}'s value is {_span(-cell.age_seconds)} newer than the "
+                    "trip start: not what training would have seen; used"
+                )
+
+
+def _as_of(cell: FeatureValue, ref: FeatureRef, start: datetime, apply_ttl: bool) -> FeatureValue:
+    """The cell aged from the trip's start; past the view's ttl it is OUTSIDE_MAX_AGE, exactly
+    when Feast's point-in-time join would give training a null (a ttl of 0 never expires)."""
+    if cell.event_timestamp is None:
+        return cell
+    cell.age_seconds = (start - cell.event_timestamp).total_seconds()
+    ttl = ref.spec.ttl.total_seconds() if ref.spec.ttl else 0
+    if apply_ttl and ttl and cell.age_seconds > ttl and cell.status == PRESENT:
+        cell.status = OUTSIDE_MAX_AGE
+    return cell
 
 
 def _why_missing(ref: FeatureRef, cell: FeatureValue, row: dict[str, Any]) -> tuple[str, str]:
@@ -113,7 +144,8 @@ def _why_missing(ref: FeatureRef, cell: FeatureValue, row: dict[str, Any]) -> tu
     key = ref.join_keys[0]  # area and company views have one join key each
     if cell.status == OUTSIDE_MAX_AGE:
         ttl = ref.spec.ttl.total_seconds() if ref.spec.ttl else 0
-        age = f"{_span(cell.age_seconds or 0)} old, past the ttl of {ref.view} ({_span(ttl)})"
+        age = f"{_span(cell.age_seconds or 0)} old at the trip start, past the ttl of {ref.view}"
+        age += f" ({_span(ttl)})"
         return "outside_max_age", age
     if cell.status == NOT_FOUND and is_unresolved(key, row[key]):
         return "not_found", f"the trip names no {TRIP_KEYS[key]}"

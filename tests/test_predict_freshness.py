@@ -1,10 +1,12 @@
-"""Predictions judge each Feast feature the model takes: expired (older than its view's ttl) or
-missing features are left out of the model's input, named in `warnings` and counted in /metrics.
-A real store (SQLite and Redis) and a real served model (tests/model_support.py)."""
+"""Predictions judge each Feast feature the model takes at the trip's start, as training's
+point-in-time join does: expired (older than its view's ttl at the start) or missing features are
+left out of the model's input, named in `warnings` and counted in /metrics; a value dated after
+the start is used and flagged. A real store (SQLite and Redis) and a real served model
+(tests/model_support.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -89,12 +91,49 @@ def test_expired_features_are_missing_warned_and_counted(api, trip):
     assert avg_fare["value"] is not None and avg_fare["age_seconds"] > 365 * 86400
     warned = {w.split(":")[0]: w for w in answer["warnings"]}
     assert set(warned) == {*AREA, *COMPANY}  # real-time features are not model inputs
-    assert "days old, past the ttl of area_features (7.0 days); not used" in warned["avg_fare"]
+    expired = "days old at the trip start, past the ttl of area_features (7.0 days); not used"
+    assert expired in warned["avg_fare"]
     assert "past the ttl of company_features (30.0 days)" in warned["company_rating"]
     assert missing_count(api, "avg_fare", "outside_max_age") == before + 1
     # not fed to the model: the same trip without any Feast feature scores the same
     bare = predict(api, trip, use_feast=False)
     assert bare["probability"] == pytest.approx(answer["probability"], abs=1e-7)
+
+
+def test_age_is_measured_from_the_trip_start(api, trip):
+    """A past-dated trip (a backtest) is judged at its start, as Feast's point-in-time join
+    judges its training row: used within the ttl (the edge included), left out past it, used
+    but flagged when the stored value is dated after the start."""
+    stored = predict(api, trip)["features"]
+    area_at = datetime.fromisoformat(stored["avg_fare"]["event_timestamp"])
+    company_at = datetime.fromisoformat(stored["company_rating"]["event_timestamp"])
+
+    def at(start: datetime) -> dict:
+        return predict(api, trip | {"trip_start_timestamp": start.isoformat()})
+
+    start = max(area_at, company_at) + timedelta(hours=1)
+    within = at(start)
+    assert within["warnings"] == []
+    for name in (*AREA, *COMPANY):
+        assert within["features"][name]["source"] == "feast", name
+    assert within["features"]["avg_fare"]["age_seconds"] == (start - area_at).total_seconds()
+    edge = at(area_at + timedelta(days=7))["features"]["avg_fare"]  # event + ttl == start
+    assert (edge["source"], edge["status"]) == ("feast", "PRESENT")
+    past = at(area_at + timedelta(days=7, seconds=1))
+    assert past["features"]["avg_fare"]["status"] == "OUTSIDE_MAX_AGE"
+    assert (
+        "avg_fare: 7.0 days old at the trip start, past the ttl of area_features (7.0 days); "
+        "not used"
+    ) in past["warnings"]
+    before = at(area_at - timedelta(hours=3))
+    avg_fare = before["features"]["avg_fare"]
+    assert (avg_fare["source"], avg_fare["status"], avg_fare["age_seconds"]) == (
+        "feast", "PRESENT", -3 * 3600
+    )  # fmt: skip
+    assert (
+        "avg_fare: area_features's value is 3.0 hours newer than the trip start: not what "
+        "training would have seen; used"
+    ) in before["warnings"]
 
 
 def test_unresolved_area_and_unknown_company_are_named(api, trip):
