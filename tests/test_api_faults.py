@@ -150,7 +150,7 @@ def _fuzz(url: str, tmp_path) -> dict:
          "-H", f"X-API-Key: {KEY}", "--request-timeout", "60", "--max-response-time", "60",
          "--workers", "1", "--suppress-health-check", "all",
          "--report", "ndjson", "--report-ndjson-path", str(report)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,  # its cache stays there
     )  # fmt: skip
     statuses: Counter[int] = Counter()
     for line in report.read_text().splitlines():
