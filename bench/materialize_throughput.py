@@ -18,17 +18,14 @@ import platform
 import shutil
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import feast
-from feast.infra.passthrough_provider import PassthroughProvider
 from rich.console import Console
 
 from bench.harness import make_home
@@ -132,8 +129,7 @@ def _measure(settings: Settings, keep: bool) -> ProfileResult:
     apply_repo(settings)
     try:
         _reset_peak_rss()
-        with _view_timer() as view_seconds:
-            report = materialize_all(settings)
+        rows, view_seconds = _materialize_views(settings)
         peak_rss_mb, load_1min = _peak_rss_mb(), os.getloadavg()[0]
         widths = {v.name: len(v.features) for v in open_store(settings).list_feature_views()}
     finally:
@@ -141,36 +137,29 @@ def _measure(settings: Settings, keep: bool) -> ProfileResult:
             open_store(settings).teardown()
     return ProfileResult(
         profile=settings.profile,
-        rows=report.rows,
-        values={name: rows * widths[name] for name, rows in report.rows.items()},
-        view_seconds=dict(view_seconds),
-        seconds=report.seconds,
+        rows=rows,
+        values={name: count * widths[name] for name, count in rows.items()},
+        view_seconds=view_seconds,
+        seconds=sum(view_seconds.values()),
         peak_rss_mb=peak_rss_mb,
         load_1min=load_1min,
     )
 
 
-@contextmanager
-def _view_timer() -> Iterator[dict[str, float]]:
-    """Time each view inside Feast's materialize by wrapping the provider method it calls.
+def _materialize_views(settings: Settings) -> tuple[dict[str, int], dict[str, float]]:
+    """Rows written and seconds per view, each view materialized on its own.
 
-    Only this process's class attribute is wrapped, and only for the duration of the block.
+    Feast's materialize handles the views one after the other anyway; a call per view times
+    each through the public API instead of wrapping Feast's provider.
     """
-    original = PassthroughProvider.materialize_single_feature_view
+    names = [view.name for view in open_store(settings).list_feature_views() if view.online]
+    rows: dict[str, int] = {}
     seconds: dict[str, float] = {}
-
-    def timed(self: PassthroughProvider, *args: Any, **kwargs: Any) -> None:
-        began = time.perf_counter()
-        try:
-            original(self, *args, **kwargs)
-        finally:
-            seconds[kwargs["feature_view"].name] = time.perf_counter() - began
-
-    PassthroughProvider.materialize_single_feature_view = timed  # type: ignore[method-assign]
-    try:
-        yield seconds
-    finally:
-        PassthroughProvider.materialize_single_feature_view = original  # type: ignore[method-assign]
+    for name in names:
+        report = materialize_all(settings, views=[name])
+        rows.update(report.rows)
+        seconds[name] = report.seconds
+    return rows, seconds
 
 
 def _reset_peak_rss() -> None:
