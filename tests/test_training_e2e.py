@@ -19,6 +19,8 @@ from api.models import BatchPrediction, Prediction, TripRequest
 from taxi_platform.jobs.training_set import SERVING_SERVICE
 from taxi_platform.prediction_client import TRIP_FIELDS
 from taxi_platform.settings import PROJECT_ROOT, load_settings
+from taxi_platform.store.feast_compat import online_store
+from taxi_platform.store.materialize import materialize_all, materialize_range
 from taxi_platform.store.repo import open_store
 from tests.airflow_support import configure_airflow, returned, run_dag, task_states
 from tests.api_support import api_process
@@ -28,6 +30,8 @@ from tests.test_dag_faults import free_port
 KEY = "e2e-key"
 TRIPS = 3000
 PARITY_TRIPS = 500
+FEAST_PARITY_TRIPS = 200  # replayed one start time at a time (~0.1 s each)
+PIT_VIEWS = ["area_features", "company_features"]
 EXAMPLE_TRIP = {
     "trip_miles": 3.5, "trip_seconds": 900, "fare": 12.0, "payment_type": "Credit Card",
     "pickup_latitude": 41.88, "pickup_longitude": -87.63, "pickup_community_area": 8,
@@ -122,12 +126,13 @@ def test_dag_published_the_model_the_api_serves(trained):
     assert unknown.json()["features"]["company_rating"]["source"] == "missing"  # ... and reported
 
 
-def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
-    """500 eval examples of ExampleGen, scored inside the pipeline and through the API."""
+@pytest.fixture(scope="module")
+def pipeline_scores(trained, tmp_path_factory) -> list[dict]:
+    """500 eval examples of ExampleGen scored inside the pipeline env: features, probability."""
     settings, url, _ = trained
     examples = _newest_artifact(settings, "CsvExampleGen/examples") / "Split-eval"
     version = httpx.get(f"{url}/taxi/model", timeout=120).json()["version"]
-    scores = tmp_path / "scores.jsonl"
+    scores = tmp_path_factory.mktemp("scores") / "scores.jsonl"
     subprocess.run(
         [str(settings.pipeline_python), "-m", "tfx_pipeline.score_examples",
          "--examples", str(examples), "--model", str(settings.model_dir / version),
@@ -136,6 +141,13 @@ def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
     )  # fmt: skip
     scored = [json.loads(line) for line in scores.read_text().splitlines()]
     assert len(scored) == PARITY_TRIPS
+    return scored
+
+
+def test_api_predicts_what_the_pipeline_model_predicts(trained, pipeline_scores):
+    """500 eval examples of ExampleGen, scored inside the pipeline and through the API."""
+    settings, url, _ = trained
+    scored = pipeline_scores
     feast_fields = _feast_fields(settings)
     trips = [_trip_request(row["features"], feast_fields) for row in scored]
     served = []
@@ -160,6 +172,72 @@ def test_api_predicts_what_the_pipeline_model_predicts(trained, tmp_path):
     ).json()["predictions"]
     moved = [abs(p["probability"] - e) > 1e-5 for p, e in zip(without, expected, strict=False)]
     assert sum(moved) > 50
+
+
+def test_api_predicts_what_the_pipeline_model_predicts_with_feast_features(
+    trained, pipeline_scores
+):
+    """The same parity with use_feast=true: each eval trip's area and company features come
+    from the online store, materialized up to the trip's start, and are judged at the start as
+    training's point-in-time join judged them (ttl), so the probabilities still match.
+
+    The online store keeps only the newest value and never goes back in time, so the two views
+    are emptied, then trips are replayed in ascending start time: materialize up to a start,
+    predict the trips starting then. The views are fully materialized again at the end.
+    """
+    settings, url, _ = trained
+    feast_fields = _feast_fields(settings)
+    rows = sorted(
+        pipeline_scores[:FEAST_PARITY_TRIPS], key=lambda r: r["features"]["event_timestamp"]
+    )
+    by_start: dict[int, list[dict]] = {}
+    for row in rows:
+        by_start.setdefault(row["features"]["event_timestamp"], []).append(row)
+    _empty_online(settings, PIT_VIEWS)
+    served, previous = [], datetime(1970, 1, 2, tzinfo=UTC)
+    try:
+        for seconds, group in by_start.items():
+            start = datetime.fromtimestamp(seconds, UTC)
+            materialize_range(settings, previous, start, PIT_VIEWS, progress=False)
+            previous = start
+            trips = [_trip_request(row["features"], feast_fields) for row in group]
+            trips = [{k: v for k, v in t.items() if k not in feast_fields} for t in trips]
+            response = httpx.post(
+                f"{url}/taxi/predict/batch?use_feast=true", json={"trips": trips}, timeout=120
+            )
+            assert response.status_code == 200, response.text
+            served += response.json()["predictions"]
+    finally:
+        materialize_all(settings, PIT_VIEWS, progress=False)
+    fed = 0
+    for row, prediction in zip(rows, served, strict=True):
+        assert not [w for w in prediction["warnings"] if "newer than the trip start" in w]
+        for name in feast_fields:  # the value training had, or missing where training had null
+            used, trained_on = prediction["features"][name], row["features"].get(name)
+            if trained_on is None:
+                assert used["source"] == "missing", (name, row["features"]["trip_id"], used)
+            else:
+                assert used["source"] == "feast", (name, row["features"]["trip_id"], used)
+                assert used["value"] == pytest.approx(trained_on, rel=1e-6)
+                fed += 1
+    expected = [row["probability"] for row in rows]
+    assert [p["probability"] for p in served] == pytest.approx(expected, abs=1e-5)
+    with_area = sum(row["features"].get("avg_fare") is not None for row in rows)
+    with_company = sum(row["features"].get("company_rating") is not None for row in rows)
+    assert 0 < with_area < len(rows) and 0 < with_company < len(rows)  # both kinds of trips
+    assert fed > 0
+
+
+def _empty_online(settings, views: list[str]) -> None:
+    """Drop and recreate the views' online tables through Feast's online store."""
+    store = open_store(settings)
+    tables = [store.get_feature_view(name) for name in views]
+    online = online_store(store)
+    for drop, keep in ((tables, []), ([], tables)):
+        online.update(
+            store.config, tables_to_delete=drop, tables_to_keep=keep,
+            entities_to_delete=[], entities_to_keep=[], partial=True,
+        )  # fmt: skip
 
 
 def _newest_artifact(settings, output: str) -> Path:
