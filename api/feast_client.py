@@ -78,17 +78,22 @@ class FeastClient:
 
     # ------------------------------------------------------------------ online
 
-    def online(self, request: OnlineFeaturesRequest) -> dict[str, Any]:
-        """Row-oriented online values with status and event time per feature."""
+    def online(
+        self, request: OnlineFeaturesRequest, deadline: float | None = None
+    ) -> dict[str, Any]:
+        """Row-oriented online values with status and event time per feature.
+
+        ``deadline`` (monotonic) bounds both reads (trips, then features) together.
+        """
         self.refresh_if_applied()
         refs = self.reader.resolve(features=request.features, service=request.feature_service)
         if request.entity_ids is not None:
-            entities = resolve_online(self.reader, request.entity_ids, refs)
+            entities = resolve_online(self.reader, request.entity_ids, refs, deadline)
         else:
             entities = _rows(request.entities)
             _require_join_keys(entities[0], self.reader.join_keys(refs))
         started = time.perf_counter()
-        values = self.reader.read(entities, refs, apply_ttl=request.apply_ttl)
+        values = self.reader.read(entities, refs, apply_ttl=request.apply_ttl, deadline=deadline)
         self.last_read_seconds = time.perf_counter() - started
         return {
             "feature_service": request.feature_service,
@@ -99,9 +104,9 @@ class FeastClient:
             ],
         }
 
-    def probe_online_store(self) -> None:
+    def probe_online_store(self, deadline: float | None = None) -> None:
         """One real read (of a trip no one has): raises when the online store does not answer."""
-        self.reader.read([{"trip_id": "__health_probe__"}], self._probe_refs)
+        self.reader.read([{"trip_id": "__health_probe__"}], self._probe_refs, deadline=deadline)
 
     # -------------------------------------------------------------- historical
 

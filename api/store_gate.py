@@ -5,8 +5,9 @@ stopped mid-flight) stalls every request, `/health` included. Here they run in a
 a request waits for its reads at most until its deadline (``TAXI_API_STORE_TIMEOUT_SECONDS``
 from its start, shared by all its reads), and when more reads are waiting than
 ``TAXI_API_STORE_QUEUE`` the answer is 503 at once (back-pressure) rather than a backlog.
-A read abandoned at the deadline still holds its thread until the store's socket timeout (the
-same value) ends it; the queue bound accounts for that.
+Callers pass the deadline on to ``OnlineReader.read``, so Redis waits only for the time left
+and a read abandoned at the deadline frees its thread then too (the queue bound accounts for
+the moments in between).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from taxi_platform.polling import poll_until
 from taxi_platform.settings import PROJECT_ROOT, load_settings
 from tests.conftest import build_store, make_home, teardown_store
 from tests.model_support import served_model_dir
-from tests.test_dag_faults import PrivateRedis, free_port
+from tests.redis_support import PrivateRedis, free_port
 
 KEY = "fault-key"
 DEADLINE = 1.0  # TAXI_API_STORE_TIMEOUT_SECONDS of the server under test

@@ -2,57 +2,20 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
 
 from taxi_platform.jobs.feature_job import apply_step, features_step, ingest_step
 from taxi_platform.jobs.interval_jobs import materialize_interval
-from taxi_platform.polling import poll_until
 from taxi_platform.store.repo import open_store
 from tests.airflow_support import configure_airflow, run_dag, task_states
+from tests.redis_support import PrivateRedis, free_port
 from tests.test_dags import online_fares, trips_started_in
 
 # The real sample's last trips: the window the faulty run must move
 WINDOW = (datetime(2016, 12, 30, 16, tzinfo=UTC), datetime(2016, 12, 30, 17, tzinfo=UTC))
 EARLIER = (datetime(2016, 12, 29, 0, tzinfo=UTC), datetime(2016, 12, 30, 0, tzinfo=UTC))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateRedis:
-    """A real redis-server of this test's own, with a dump file so a restart keeps its data."""
-
-    def __init__(self, directory, port: int):
-        self.directory, self.port, self.process = directory, port, None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.directory), "--dbfilename", "dump.rdb", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        poll_until(
-            redis.Redis(port=self.port).ping,
-            timeout=5,
-            interval=0.05,
-            retry_on=(redis.ConnectionError,),
-            failure="private redis-server did not start",
-        )
-
-    def stop(self) -> None:
-        redis.Redis(port=self.port).shutdown(save=True)
-        self.process.wait(timeout=10)
-
-    def keys(self) -> int:
-        return redis.Redis(port=self.port).dbsize()
 
 
 @pytest.fixture

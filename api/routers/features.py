@@ -57,7 +57,8 @@ async def online_features(request: Request, body: OnlineBody) -> Response:
     _limit(body.entity_count(), settings.api_max_entities)
     if body.entities is not None:
         check_join_keys(client.store.list_entities(), body.entities, "entities")
-    result = await gate.run(gate.deadline(), client.online, body)
+    deadline = gate.deadline()
+    result = await gate.run(deadline, client.online, body, deadline)
     ONLINE_READ_SECONDS.observe(client.last_read_seconds)
     return ORJSONResponse(result)
 

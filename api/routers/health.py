@@ -29,7 +29,7 @@ async def health(request: Request) -> Response:
     names = ("registry", "online_store", "offline_store")
     results = await asyncio.gather(
         _check(asyncio.to_thread(client.store.list_feature_views), gate.health_timeout),
-        _check(gate.run(deadline, client.probe_online_store), gate.health_timeout),
+        _check(gate.run(deadline, client.probe_online_store, deadline), gate.health_timeout),
         _check(asyncio.to_thread(_read_offline, client), gate.health_timeout),
     )
     internals = has_key(request.app.state.settings, request.headers.get("x-api-key"))

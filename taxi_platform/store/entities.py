@@ -51,14 +51,19 @@ def is_unresolved(key: str, value: Any) -> bool:
 
 
 def resolve_online(
-    reader: OnlineReader, trip_ids: Sequence[str], refs: Sequence[FeatureRef]
+    reader: OnlineReader,
+    trip_ids: Sequence[str],
+    refs: Sequence[FeatureRef],
+    deadline: float | None = None,
 ) -> list[dict[str, Any]]:
-    """One row of join keys per trip id (same order) for reading ``refs`` online."""
+    """One row of join keys per trip id (same order) for reading ``refs`` online; ``deadline``
+    as ``OnlineReader.read`` takes it."""
     needed = _check_resolvable(reader.join_keys(refs))
     if needed <= {"trip_id"}:
         return [{"trip_id": trip_id} for trip_id in trip_ids]
     trip_refs = reader.resolve(features=TRIP_KEY_REFS)
-    trips = reader.read([{"trip_id": t} for t in trip_ids], trip_refs, apply_ttl=False)
+    rows = [{"trip_id": t} for t in trip_ids]
+    trips = reader.read(rows, trip_refs, apply_ttl=False, deadline=deadline)
     return [
         keys_row(cells["pickup_community_area"].value, cells["company"].value, trip_id)
         for trip_id, cells in zip(trip_ids, trips, strict=True)

@@ -29,8 +29,16 @@ class FeastStore:
         self.store = store
         self.keys = EntityKeys(store.config.entity_key_serialization_version)
 
-    def read(self, rows: Sequence[dict[str, Any]], refs: Sequence[FeatureRef]) -> Cells:
-        """One dict of cells per row, same order, keyed by short feature name."""
+    def read(
+        self,
+        rows: Sequence[dict[str, Any]],
+        refs: Sequence[FeatureRef],
+        timeout: float | None = None,
+    ) -> Cells:
+        """One dict of cells per row, same order, keyed by short feature name.
+
+        ``timeout`` is ignored: Feast's read path has no per-call bound.
+        """
         if not rows or not refs:
             return [{} for _ in rows]
         self.keys.of_rows(rows, (ref.spec for ref in refs))  # the same errors as native stores

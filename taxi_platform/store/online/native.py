@@ -47,8 +47,16 @@ class NativeStore:
     def __init__(self, key_version: int) -> None:
         self.keys = EntityKeys(key_version)
 
-    def read(self, rows: Sequence[dict[str, Any]], refs: Sequence[FeatureRef]) -> Cells:
-        """One dict of cells per row, same order, keyed by short feature name."""
+    def read(
+        self,
+        rows: Sequence[dict[str, Any]],
+        refs: Sequence[FeatureRef],
+        timeout: float | None = None,
+    ) -> Cells:
+        """One dict of cells per row, same order, keyed by short feature name.
+
+        ``timeout`` (seconds) bounds this read's wait on the store (None: the store's own).
+        """
         if not rows or not refs:
             return [{} for _ in rows]
         row_keys = self.keys.of_rows(rows, (ref.spec for ref in refs))
@@ -56,11 +64,11 @@ class NativeStore:
         for ref in refs:
             keys = row_keys[ref.join_keys]
             request.setdefault(ref.view, (ref.spec, list(dict.fromkeys(keys)), []))[2].append(ref)
-        stored = self.fetch(request)
+        stored = self.fetch(request, timeout)
         return _assemble(len(rows), refs, stored, row_keys)
 
-    def fetch(self, request: Request) -> dict[str, dict[bytes, Row]]:
-        """Per view, each requested entity key's stored row."""
+    def fetch(self, request: Request, timeout: float | None) -> dict[str, dict[bytes, Row]]:
+        """Per view, each requested entity key's stored row, within ``timeout`` if given."""
         raise NotImplementedError
 
     def close(self) -> None:

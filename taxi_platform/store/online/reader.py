@@ -23,6 +23,7 @@ two-hour ttl would be served as current; ``apply_ttl=False`` answers exactly as 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -43,8 +44,14 @@ class StoreReader(Protocol):
 
     name: str
 
-    def read(self, rows: Sequence[dict[str, Any]], refs: Sequence[FeatureRef]) -> Cells:
-        """Per entity row (same order), its cells keyed by short feature name."""
+    def read(
+        self,
+        rows: Sequence[dict[str, Any]],
+        refs: Sequence[FeatureRef],
+        timeout: float | None = None,
+    ) -> Cells:
+        """Per entity row (same order), its cells keyed by short feature name; ``timeout``
+        (seconds) bounds the wait on a networked store for this read."""
 
     def close(self) -> None:
         """Release connections."""
@@ -126,16 +133,20 @@ class OnlineReader:
         refs: Sequence[FeatureRef],
         now: datetime | None = None,
         apply_ttl: bool | None = None,
+        deadline: float | None = None,
     ) -> Cells:
         """One dict of cells per entity row, same order, keyed by short feature name.
 
         Duplicate rows are read once. Join-key values are converted as Feast converts them
         (numpy ints, "8" for an Int64 key, ...); a missing or null join key is an error.
         Ages are measured from ``now`` (timezone-aware; default: now, UTC); ``apply_ttl``
-        None means the reader's default.
+        None means the reader's default. ``deadline`` (a ``time.monotonic()`` value, e.g. a
+        request's) bounds the Redis wait to the time left, so a read its caller gave up on
+        ends then too (SQLite is a local file; Feast's fallback has no per-call bound).
         """
         self._catalog.check(refs)
-        cells = self._store.read(rows, refs)
+        timeout = None if deadline is None else deadline - time.monotonic()
+        cells = self._store.read(rows, refs, timeout)
         if cells and refs:
             ttl = self.apply_ttl if apply_ttl is None else apply_ttl
             _age_cells(cells, refs, now or datetime.now(UTC), ttl)

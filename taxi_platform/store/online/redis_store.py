@@ -2,7 +2,9 @@
 
 One HMGET per entity hash, holding the fields of every requested view on that entity, all
 commands sent in one write. ``timeout`` bounds connects and replies and nothing is retried, so a
-down or hung Redis fails fast with ``redis.RedisError``.
+down or hung Redis fails fast with ``redis.RedisError``; a read's own ``timeout`` (the time left
+to a request's deadline) lowers that bound for the read, so a read abandoned at its deadline
+does not hold its thread past it.
 """
 
 from __future__ import annotations
@@ -36,15 +38,21 @@ class RedisStore(NativeStore):
         super().__init__(store.config.entity_key_serialization_version)
         nodes, params = redis_connection(store.config.online_store.connection_string)
         params.update(socket_timeout=timeout, socket_connect_timeout=timeout)
+        self.timeout = timeout
         # No retries: redis-py's default retries 3 times with up to 10 s backoff, which would
-        # turn a down store into a slow request instead of a fast error.
+        # turn a down store into a slow request instead of a fast error. No CLIENT SETINFO on
+        # connect: its reply would wait the full timeout on a hung server, before a read's own.
         self.client = redis.Redis(
-            host=nodes[0]["host"], port=int(nodes[0]["port"]), retry=Retry(NoBackoff(), 0), **params
+            host=nodes[0]["host"],
+            port=int(nodes[0]["port"]),
+            retry=Retry(NoBackoff(), 0),
+            driver_info=None,
+            **params,
         )
         self.project = store.config.project
         self.missing_as_not_found = missing_as_not_found
 
-    def fetch(self, request: Request) -> dict[str, dict[bytes, Row]]:
+    def fetch(self, request: Request, timeout: float | None) -> dict[str, dict[bytes, Row]]:
         # Views on the same entity share a hash; read all their fields in one HMGET per key.
         by_keys: dict[tuple[bytes, ...], list[str]] = {}
         for view_name, (_, keys, _) in request.items():
@@ -56,7 +64,7 @@ class RedisStore(NativeStore):
                 spec, _, refs = request[view_name]
                 fields += _fields(spec.storage_name, tuple(ref.name for ref in refs))
             packed += _pack_hmgets([redis_hash_key(key, self.project) for key in keys], fields)
-        replies = iter(self._execute(packed))
+        replies = iter(self._execute(packed, timeout))
         out: dict[str, dict[bytes, Row]] = {name: {} for name in request}
         for keys, view_names in by_keys.items():
             for key in keys:
@@ -74,21 +82,29 @@ class RedisStore(NativeStore):
                     offset = end + 1
         return out
 
-    def _execute(self, packed: list[bytes]) -> list[list]:
+    def _execute(self, packed: list[bytes], timeout: float | None) -> list[list]:
         """Send all commands in one write and read their replies on one pooled connection.
 
         What redis-py's Pipeline does, minus its per-command bookkeeping (about half of its
         cost for small requests). A failed or interrupted connection is dropped, not reused.
+        ``timeout`` below the reader's applies to this connection for this call only.
         """
+        if timeout is not None and timeout <= 0:
+            raise redis.TimeoutError("the read's deadline passed before it started")
+        lowered = timeout is not None and timeout < self.timeout
         pool = self.client.connection_pool
         conn = pool.get_connection()
         try:
+            if lowered:
+                conn.update_current_socket_timeout(timeout)
             conn.send_packed_command([b"".join(packed)])
             return [conn.read_response() for _ in packed]
         except BaseException:
             conn.disconnect()
             raise
         finally:
+            if lowered:
+                conn.update_current_socket_timeout(self.timeout)  # no-op once disconnected
             pool.release(conn)
 
     def close(self) -> None:

@@ -42,7 +42,8 @@ class SqliteStore(NativeStore):
                 self._connections.append(conn)
         return conn
 
-    def fetch(self, request: Request) -> dict[str, dict[bytes, Row]]:
+    def fetch(self, request: Request, timeout: float | None) -> dict[str, dict[bytes, Row]]:
+        # A local file: no network wait for ``timeout`` to bound.
         conn = self._conn()
         return {
             view_name: self._read_view(conn, spec, keys, refs)
