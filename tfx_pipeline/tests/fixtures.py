@@ -77,13 +77,14 @@ def raw_rows(count: int, seed: int = 7) -> list[dict]:
     return rows
 
 
-def make_transform_output(root: Path, splits: dict[str, int]) -> tuple[Path, Path]:
-    """Transform graph and transformed examples for ``splits`` (name -> row count)."""
+def make_transform_output(root: Path, splits: dict[str, int], seed: int = 7) -> tuple[Path, Path]:
+    """Transform graph and transformed examples for ``splits`` (name -> row count); another
+    ``seed`` gives the same trips (ids, times) other values, so other z-scores and vocabularies."""
     graph_dir, examples_dir = root / "transform_graph", root / "transformed_examples"
     metadata = dataset_metadata.DatasetMetadata(
         schema_utils.schema_from_feature_spec(raw_feature_spec())
     )
-    all_rows = raw_rows(sum(splits.values()))
+    all_rows = raw_rows(sum(splits.values()), seed)
     with tft_beam.Context(temp_dir=tempfile.mkdtemp(dir=root)):
         (data, out_meta), transform_fn = (
             all_rows,
