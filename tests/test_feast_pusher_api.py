@@ -30,7 +30,7 @@ from taxi_platform.settings import PROJECT_ROOT, Settings, load_settings
 from taxi_platform.store.repo import apply_repo, open_store
 from tests.api_support import api_process
 from tests.conftest import PROFILES, make_home, teardown_store
-from tests.test_dag_faults import free_port
+from tests.redis_support import free_port
 
 KEY = "pusher-key"
 VIEW = "transformed_features"
