@@ -1,8 +1,11 @@
-"""Atomic writes into the offline store, so a failed step never loses data already stored."""
+"""Atomic writes (offline store, registry, downloads): a failed step never loses data already
+stored, and readers never see a file half written."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,13 +36,17 @@ def replace_dir_atomically(target: Path, write: Callable[[Path], None]) -> None:
 
 
 def replace_file_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write(tmp_path)``; only if it succeeds, rename the temporary file over ``target``."""
+    """Run ``write(tmp_path)``; only if it succeeds, sync the temporary file and rename it over
+    ``target``. Readers get the old file or the new one, whole; each writer has a temporary
+    file of its own, so concurrent writers (two processes committing the registry) never
+    write into one another's."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.unlink(missing_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         write(tmp)
+        with tmp.open("rb") as written:
+            os.fsync(written.fileno())
+        tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    tmp.replace(target)

@@ -3,15 +3,13 @@
 Feast's ``FileRegistryStore`` truncates the registry file, then writes it. A reader in between
 (an API request refreshing its registry while a materialization commits a view's state)
 parses a truncated file: "Wire format was corrupt", or views "not found". This store writes
-the new registry to a temporary file in the same directory, syncs it and renames it over the
-old one, so every reader gets the old registry or the new one, whole. Selected in
-feature_store*.yaml with ``registry_store_type``.
+the new registry with the platform's atomic write (a temporary file in the same directory,
+synced, renamed over the old one), so every reader gets the old registry or the new one,
+whole. Selected in feature_store*.yaml with ``registry_store_type``.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +17,8 @@ from pathlib import Path
 from feast.infra.registry.file import FileRegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.repo_config import RegistryConfig
+
+from taxi_platform.data.storage import replace_file_atomically
 
 
 class AtomicFileRegistryStore(FileRegistryStore):
@@ -30,14 +30,5 @@ class AtomicFileRegistryStore(FileRegistryStore):
     def update_registry_proto(self, registry_proto: RegistryProto) -> None:
         registry_proto.version_id = str(uuid.uuid4())  # what Feast's own write stamps
         registry_proto.last_updated.FromDatetime(datetime.now(UTC))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(registry_proto.SerializeToString())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        data = registry_proto.SerializeToString()
+        replace_file_atomically(self.path, lambda tmp: tmp.write_bytes(data))
