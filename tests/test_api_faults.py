@@ -16,10 +16,9 @@ import httpx
 import pytest
 
 from taxi_platform.polling import poll_until
-from taxi_platform.settings import PROJECT_ROOT, load_settings
-from tests.conftest import build_store, make_home, teardown_store
+from taxi_platform.settings import PROJECT_ROOT
 from tests.model_support import served_model_dir
-from tests.redis_support import PrivateRedis, free_port
+from tests.redis_support import api_env, free_port, store_on_private_redis
 
 KEY = "fault-key"
 DEADLINE = 1.0  # TAXI_API_STORE_TIMEOUT_SECONDS of the server under test
@@ -35,34 +34,26 @@ def server(tmp_path_factory, sample_csv):
     """`python main.py` with a served model, a write key and a private Redis."""
     models = served_model_dir(sample_csv)
     tmp = tmp_path_factory.mktemp("api-faults")
-    redis_server = PrivateRedis(tmp, free_port())
-    redis_server.start()
-    home = make_home(tmp / "home", sample_csv)
-    settings = build_store(load_settings(home=home, profile="redis", redis_port=redis_server.port))
     port = free_port()
-    env = {
-        **os.environ, "TAXI_HOME": str(home), "TAXI_PROFILE": "redis", "TAXI_API_KEYS": KEY,
-        "TAXI_REDIS_PORT": str(redis_server.port), "TAXI_SERVING_MODEL_DIR": str(models),
-        "TAXI_API_STORE_TIMEOUT_SECONDS": str(DEADLINE),
-    }  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "--port", str(port)], cwd=PROJECT_ROOT / "api", env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        poll_until(
-            lambda: httpx.get(f"{url}/taxi/model", timeout=5).status_code == 200 or None,
-            timeout=120, interval=0.2, retry_on=(httpx.HTTPError,),
-            failure="the API did not serve its model", error=pytest.fail.Exception,
+    with store_on_private_redis(tmp, sample_csv) as (settings, redis_server):
+        env = api_env(
+            settings, TAXI_API_KEYS=KEY, TAXI_SERVING_MODEL_DIR=str(models),
+            TAXI_API_STORE_TIMEOUT_SECONDS=str(DEADLINE),
         )  # fmt: skip
-        yield url, redis_server
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if redis_server.process.poll() is None:
-            os.kill(redis_server.process.pid, signal.SIGCONT)
-            teardown_store(settings)
-            redis_server.process.terminate()
+        process = subprocess.Popen(
+            [sys.executable, "main.py", "--port", str(port)], cwd=PROJECT_ROOT / "api", env=env
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            poll_until(
+                lambda: httpx.get(f"{url}/taxi/model", timeout=5).status_code == 200 or None,
+                timeout=120, interval=0.2, retry_on=(httpx.HTTPError,),
+                failure="the API did not serve its model", error=pytest.fail.Exception,
+            )  # fmt: skip
+            yield url, redis_server
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def test_predict_accepts_rows_of_the_data_set(server):

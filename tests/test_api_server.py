@@ -3,7 +3,6 @@ and schemathesis exploring its OpenAPI schema for any 5xx answer."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import httpx
@@ -11,10 +10,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from taxi_platform.settings import load_settings
 from tests.api_support import api_process
-from tests.conftest import build_store, make_home, teardown_store
-from tests.test_dag_faults import PrivateRedis, free_port
+from tests.redis_support import api_env, free_port, store_on_private_redis
 
 BODY = {
     "entity_ids": ["trip_010719", "trip_nope"],
@@ -27,20 +24,12 @@ BODY = {
 def server(tmp_path_factory, sample_csv):
     """`cd api && python main.py` on a store of its own, backed by a private Redis."""
     tmp = tmp_path_factory.mktemp("api-server")
-    redis_server = PrivateRedis(tmp, free_port())
-    redis_server.start()
-    home = make_home(tmp / "home", sample_csv)
-    settings = build_store(load_settings(home=home, profile="redis", redis_port=redis_server.port))
     port = free_port()
-    env = {
-        **os.environ, "TAXI_HOME": str(home), "TAXI_PROFILE": "redis",
-        "TAXI_REDIS_PORT": str(redis_server.port), "TAXI_API_KEYS": "k1",
-    }  # fmt: skip
-    with api_process(env, port) as process:
+    with (
+        store_on_private_redis(tmp, sample_csv) as (settings, redis_server),
+        api_process(api_env(settings, TAXI_API_KEYS="k1"), port) as process,
+    ):
         yield f"http://127.0.0.1:{port}", process, redis_server
-    teardown_store(settings)
-    if redis_server.process.poll() is None:
-        redis_server.process.terminate()
 
 
 def test_serves_features(server):
