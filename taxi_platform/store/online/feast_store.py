@@ -6,16 +6,19 @@ Correct for any store Feast supports (Redis Cluster or Sentinel, DynamoDB, ...),
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC
-from typing import Any
 
 from feast import FeatureStore
 from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
 from feast.type_map import feast_value_type_to_python_type
 
 from taxi_platform.store.online.keys import EntityKeys
-from taxi_platform.store.online.model import Cells, FeatureRef, FeatureValue
+from taxi_platform.store.online.model import (
+    Cells,
+    EntityRows,
+    FeatureRefs,
+    FeatureValue,
+)
 
 STATUS_NAMES = {number: name for name, number in FieldStatus.items()}
 
@@ -29,12 +32,7 @@ class FeastStore:
         self.store = store
         self.keys = EntityKeys(store.config.entity_key_serialization_version)
 
-    def read(
-        self,
-        rows: Sequence[dict[str, Any]],
-        refs: Sequence[FeatureRef],
-        timeout: float | None = None,
-    ) -> Cells:
+    def read(self, rows: EntityRows, refs: FeatureRefs, timeout: float | None = None) -> Cells:
         """One dict of cells per row, same order, keyed by short feature name.
 
         ``timeout`` is ignored: Feast's read path has no per-call bound.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,6 +64,9 @@ class FeatureValue:
     age_seconds: float | None = None
 
 
+# The entity rows of a read (join key -> value, one dict per entity) and its features.
+EntityRows = Sequence[dict[str, Any]]
+FeatureRefs = Sequence[FeatureRef]
 # Per entity row, its cells keyed by short feature name: what every store's read returns.
 Cells = list[dict[str, FeatureValue]]
 

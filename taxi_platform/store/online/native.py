@@ -19,7 +19,9 @@ from taxi_platform.store.online.model import (
     NOT_FOUND,
     PRESENT,
     Cells,
+    EntityRows,
     FeatureRef,
+    FeatureRefs,
     FeatureValue,
     ViewSpec,
 )
@@ -47,12 +49,7 @@ class NativeStore:
     def __init__(self, key_version: int) -> None:
         self.keys = EntityKeys(key_version)
 
-    def read(
-        self,
-        rows: Sequence[dict[str, Any]],
-        refs: Sequence[FeatureRef],
-        timeout: float | None = None,
-    ) -> Cells:
+    def read(self, rows: EntityRows, refs: FeatureRefs, timeout: float | None = None) -> Cells:
         """One dict of cells per row, same order, keyed by short feature name.
 
         ``timeout`` (seconds) bounds this read's wait on the store (None: the store's own).

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from feast import FeatureStore
 from feast.infra.online_stores.redis import RedisOnlineStoreConfig
@@ -34,7 +34,14 @@ from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 
 from taxi_platform.store.online.catalog import Catalog
 from taxi_platform.store.online.feast_store import FeastStore
-from taxi_platform.store.online.model import OUTSIDE_MAX_AGE, PRESENT, Cells, FeatureRef
+from taxi_platform.store.online.model import (
+    OUTSIDE_MAX_AGE,
+    PRESENT,
+    Cells,
+    EntityRows,
+    FeatureRef,
+    FeatureRefs,
+)
 from taxi_platform.store.online.redis_store import RedisStore
 from taxi_platform.store.online.sqlite_store import SqliteStore
 
@@ -44,12 +51,7 @@ class StoreReader(Protocol):
 
     name: str
 
-    def read(
-        self,
-        rows: Sequence[dict[str, Any]],
-        refs: Sequence[FeatureRef],
-        timeout: float | None = None,
-    ) -> Cells:
+    def read(self, rows: EntityRows, refs: FeatureRefs, timeout: float | None = None) -> Cells:
         """Per entity row (same order), its cells keyed by short feature name; ``timeout``
         (seconds) bounds the wait on a networked store for this read."""
 
@@ -129,8 +131,8 @@ class OnlineReader:
 
     def read(
         self,
-        rows: Sequence[dict[str, Any]],
-        refs: Sequence[FeatureRef],
+        rows: EntityRows,
+        refs: FeatureRefs,
         now: datetime | None = None,
         apply_ttl: bool | None = None,
         deadline: float | None = None,
