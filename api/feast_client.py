@@ -26,7 +26,7 @@ from taxi_platform.store.entities import (
     resolve_historical,
     resolve_online,
 )
-from taxi_platform.store.online import OnlineReader, UnknownFeatureError
+from taxi_platform.store.online import FeatureRequestError, OnlineReader, UnknownFeatureError
 from taxi_platform.store.repo import open_store
 
 PUSH_MODES = {
@@ -113,6 +113,9 @@ class FeastClient:
     def historical(self, request: HistoricalFeaturesRequest) -> pd.DataFrame:
         """Point-in-time correct values for each entity row (Feast's offline store)."""
         refs = self.reader.resolve(features=request.features, service=request.feature_service)
+        clashes = sorted(set(request.entity_data) & {ref.name for ref in refs})
+        if clashes:
+            raise FeatureRequestError(f"entity_data columns {clashes} are named like features")
         entity_df = pd.DataFrame(request.entity_data)
         entity_df["event_timestamp"] = pd.to_datetime(entity_df["event_timestamp"], utc=True)
         needed = self.reader.join_keys(refs)

@@ -48,6 +48,7 @@ BAD = [
     ("historical", historical(trip_id=[5], event_timestamp=[1357084800]), "trip_id"),
     ("historical", historical(trip_id=["a", "b"], event_timestamp=[1357084800]), "equally long"),
     ("historical", historical(trip_id=[1.5], event_timestamp=[1357084800]), "trip_id"),
+    ("historical", historical(trip_id=["t"], event_timestamp=[1357084800], fare=[1]), "['fare']"),
     ("online", {"entities": {"area_id": [2**63]}, "features": AREA}, "area_id"),
     ("online", {"entities": {"area_id": ["8"]}, "features": AREA}, "area_id"),
     ("online", {"entities": {"area_id": [True]}, "features": AREA}, "area_id"),
@@ -103,6 +104,25 @@ def test_timestamps_iso_naive_and_epoch_are_the_same_rows(api):
         assert response.status_code == 200, response.text
         rows.append(response.json()["rows"])
     assert all(r == rows[0] for r in rows)
+
+
+def test_historical_keeps_extra_entity_columns_through_resolution(api):
+    """Columns beside trip_id and event_timestamp ride along, also when named like a trip
+    feature the area/company lookup reads (``company``); duplicates and unknown trips too."""
+    times = ["2016-12-30T00:00:00Z", "2016-12-30T00:00:00Z", "2013-01-01T00:00:00Z"]
+    body = {
+        "entity_data": {
+            "trip_id": ["trip_010719", "trip_010719", "trip_nope"], "event_timestamp": times,
+            "company": ["a", "b", "c"], "pickup_community_area": [1, 2, 3],
+        },
+        "feature_service": "model_inference_v1",
+    }  # fmt: skip
+    response = api.post("/feast/historical-features", json=body)
+    assert response.status_code == 200, response.text
+    rows = {(row["company"], row["pickup_community_area"]): row for row in response.json()["rows"]}
+    assert set(rows) == {("a", 1), ("b", 2), ("c", 3)}
+    assert rows["a", 1]["area_id"] == rows["b", 2]["area_id"] != 0
+    assert (rows["c", 3]["area_id"], rows["c", 3]["company_name"]) == (0, "")
 
 
 def test_limits(api):

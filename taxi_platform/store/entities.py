@@ -35,6 +35,7 @@ SENTINELS = {"area_id": NO_AREA, "company_name": NO_COMPANY}
 TRIP_KEYS = {"area_id": "pickup_community_area", "company_name": "company"}
 TRIP_KEY_REFS = tuple(f"trip_features:{feature}" for feature in TRIP_KEYS.values())
 RESOLVABLE = ("trip_id", *TRIP_KEYS)
+_PAIR = "__trip_time_pair__"  # numbers the distinct (trip_id, event_timestamp) of a lookup
 
 
 def keys_row(area: Any, company: Any, trip_id: str | None = None) -> dict[str, Any]:
@@ -74,19 +75,27 @@ def resolve_historical(
     store: FeatureStore, entity_df: pd.DataFrame, needed: Sequence[str]
 ) -> pd.DataFrame:
     """``entity_df`` (trip_id, event_timestamp, ...) with the join keys in ``needed`` it lacks,
-    each trip's area and company as its trip features gave them at the row's event time."""
+    each trip's area and company as its trip features gave them at the row's event time.
+
+    Feast is asked about the distinct (trip_id, event_timestamp) pairs only, and the keys are
+    joined back: ``entity_df``'s rows, order and other columns stay as given (a column named
+    like a trip feature, ``company``, cannot clash with the lookup).
+    """
     missing = [key for key in needed if key not in entity_df]
     if not missing or "trip_id" not in entity_df:
         return entity_df  # nothing to resolve, or nothing to resolve it from
     _check_resolvable(missing)
-    frame = store.get_historical_features(entity_df=entity_df, features=list(TRIP_KEY_REFS)).to_df()
-    for key, feature in TRIP_KEYS.items():
-        values = frame.pop(feature)
-        if key in missing:
-            frame[key] = values.fillna(SENTINELS[key])
+    on = ["trip_id", "event_timestamp"]
+    pairs = entity_df[on].drop_duplicates().reset_index(drop=True)
+    pairs[_PAIR] = pairs.index  # Feast hands times back in its own dtype: join on this instead
+    keys = store.get_historical_features(entity_df=pairs, features=list(TRIP_KEY_REFS)).to_df()
+    keys = keys.rename(columns={feature: key for key, feature in TRIP_KEYS.items()})
+    for key in missing:
+        keys[key] = keys[key].fillna(SENTINELS[key])
     if "area_id" in missing:
-        frame["area_id"] = frame["area_id"].astype("int64")
-    return frame
+        keys["area_id"] = keys["area_id"].astype("int64")
+    with_pairs = entity_df.merge(pairs, on=on, how="left")
+    return with_pairs.merge(keys[[_PAIR, *missing]], on=_PAIR, how="left").drop(columns=_PAIR)
 
 
 def online_reader(settings: Settings) -> OnlineReader:
