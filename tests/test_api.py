@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -20,6 +21,8 @@ from taxi_platform.store.repo import open_store
 KEY = "test-key-123"
 V1 = ["trip_miles", "trip_seconds", "fare", "avg_trip_distance", "avg_fare",
       "company_avg_fare", "company_rating"]  # fmt: skip
+
+READ_COUNT = "taxi_api_online_store_read_seconds_count"
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +256,21 @@ def test_health_and_metrics(api):
     )
     assert "taxi_api_online_store_read_seconds_count" in metrics
     assert "taxi_api_errors_total" in metrics
+
+
+def test_online_read_time_is_observed_once_per_request(api, trip):
+    """Observed in the request's own read (not a value another request may have overwritten)."""
+
+    def count() -> float:
+        lines = api.get("/metrics").text.splitlines()
+        return float(next(line for line in lines if line.startswith(READ_COUNT)).split()[-1])
+
+    body = {"entity_ids": [trip["trip_id"]], "feature_service": "model_inference_v1"}
+    before = count()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: api.post("/feast/online-features", json=body), range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert count() - before == 8
 
 
 def test_online_values_equal_the_feast_sdk(api, built_store, trip):

@@ -14,7 +14,6 @@ from fastapi.responses import ORJSONResponse, Response
 from api.dependencies import body_doc, get_client, get_settings, json_body
 from api.errors import error_responses
 from api.feast_client import FeastClient
-from api.metrics import ONLINE_READ_SECONDS
 from api.models import (
     HistoricalFeaturesRequest,
     HistoricalFeaturesResponse,
@@ -58,9 +57,7 @@ async def online_features(request: Request, body: OnlineBody) -> Response:
     if body.entities is not None:
         check_join_keys(client.store.list_entities(), body.entities, "entities")
     deadline = gate.deadline()
-    result = await gate.run(deadline, client.online, body, deadline)
-    ONLINE_READ_SECONDS.observe(client.last_read_seconds)
-    return ORJSONResponse(result)
+    return ORJSONResponse(await gate.run(deadline, client.online, body, deadline))
 
 
 @router.post(
