@@ -17,6 +17,7 @@ import redis
 
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings, load_settings
+from taxi_platform.store.feast_compat import sqlite_path
 from taxi_platform.store.online import FeatureRequestError, OnlineReader, UnknownFeatureError
 from taxi_platform.store.repo import open_store
 from tests.online_reader_support import (
@@ -172,7 +173,7 @@ def test_hung_redis_read_ends_at_its_deadline(built_store, monkeypatch, tmp_path
     connection and on a fresh one, not the reader's timeout; after it the connection's own
     timeout is back, and reads work again once Redis resumes."""
     if built_store.profile != "redis":
-        pytest.skip("Redis only: SQLite is a local file")
+        pytest.skip("Redis only (SQLite: the writer-lock test)")
     monkeypatch.setenv("TAXI_REDIS_CONNECTION_STRING", built_store.redis_connection_string)
     monkeypatch.setenv("TAXI_REDIS_TYPE", built_store.redis_type)
     server = PrivateRedis(tmp_path, free_port())
@@ -203,3 +204,25 @@ def test_hung_redis_read_ends_at_its_deadline(built_store, monkeypatch, tmp_path
         reader.close()
         server.process.terminate()
         server.process.wait(timeout=10)
+
+
+def test_sqlite_read_waits_for_a_writer_lock_only_until_its_deadline(built_store):
+    """A writer holding the database (a materialization committing) delays a read at most
+    until its deadline; once the lock is gone the same reader reads."""
+    if built_store.profile != "sqlite":
+        pytest.skip("SQLite only")
+    reader = OnlineReader(open_store(built_store))
+    refs = reader.resolve(service="model_inference_v1")
+    rows = [{"trip_id": "t", "area_id": 8, "company_name": "x"}]
+    writer = sqlite3.connect(sqlite_path(open_store(built_store).config), isolation_level=None)
+    try:
+        writer.execute("BEGIN EXCLUSIVE")
+        start = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            reader.read(rows, refs, deadline=start + 0.3)
+        assert 0.25 < time.monotonic() - start < 2
+        writer.execute("ROLLBACK")
+        assert len(reader.read(rows, refs, deadline=time.monotonic() + 1.0)) == 1
+    finally:
+        writer.close()
+        reader.close()

@@ -144,7 +144,8 @@ class OnlineReader:
         Ages are measured from ``now`` (timezone-aware; default: now, UTC); ``apply_ttl``
         None means the reader's default. ``deadline`` (a ``time.monotonic()`` value, e.g. a
         request's) bounds the Redis wait to the time left, so a read its caller gave up on
-        ends then too (SQLite is a local file; Feast's fallback has no per-call bound).
+        ends then too; SQLite waits for a writer's lock only that long (Feast's fallback has
+        no per-call bound).
         """
         self._catalog.check(refs)
         timeout = None if deadline is None else deadline - time.monotonic()

@@ -1,7 +1,8 @@
 """SQLite read in Feast's layout: the query ``SqliteOnlineStore.online_read`` runs, per view.
 
 A read-only connection per thread (a wrong path fails instead of creating an empty database);
-errors are ``sqlite3.Error``.
+errors are ``sqlite3.Error``. The only wait is for a writer's lock (a materialization commits
+a batch): at most a read's ``timeout``, else sqlite3's default of 5 s.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from feast import FeatureStore
 from taxi_platform.store.feast_compat import sqlite_path
 from taxi_platform.store.online.model import FeatureRef, ViewSpec
 from taxi_platform.store.online.native import NativeStore, Request, Row, event_time, python_value
+
+LOCK_WAIT_SECONDS = 5.0  # sqlite3.connect's default, for reads without a deadline
 
 
 class SqliteStore(NativeStore):
@@ -43,8 +46,9 @@ class SqliteStore(NativeStore):
         return conn
 
     def fetch(self, request: Request, timeout: float | None) -> dict[str, dict[bytes, Row]]:
-        # A local file: no network wait for ``timeout`` to bound.
         conn = self._conn()
+        wait = LOCK_WAIT_SECONDS if timeout is None else max(timeout, 0.0)
+        conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         return {
             view_name: self._read_view(conn, spec, keys, refs)
             for view_name, (spec, keys, refs) in request.items()
