@@ -42,15 +42,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     && uv pip sync --python /opt/platform/tfx_pipeline/.venv/bin/python \
         /tmp/pipeline-requirements.txt
 
-# TAXI_PIPELINE_PYTHON names the same interpreter settings.pipeline_python derives from
-# TAXI_HOME (Settings does not read the variable; it is for scripts and a future setting).
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     HOME=/opt/airflow \
     TAXI_HOME=/opt/platform \
-    TAXI_PIPELINE_PYTHON=/opt/platform/tfx_pipeline/.venv/bin/python \
     AIRFLOW_HOME=/opt/airflow \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/platform/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/platform/plugins \
