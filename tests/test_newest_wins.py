@@ -16,11 +16,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from feast.data_source import PushMode
+from feast.infra.key_encoding_utils import serialize_entity_key
+from feast.infra.online_stores.helpers import compute_table_id
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 
 from taxi_platform.data.ingest import ingest_sample_csv
 from taxi_platform.data.sample import sample_csv_path
 from taxi_platform.features.compute import compute_features, feature_table_path
 from taxi_platform.settings import Settings, load_settings
+from taxi_platform.store.feast_compat import online_store, sqlite_connection
 from taxi_platform.store.materialize import materialize_range
 from taxi_platform.store.repo import apply_repo, open_store
 from tests.conftest import PROFILES, make_home, teardown_store
@@ -145,3 +150,33 @@ def test_pushes_follow_the_same_order(settings):
     assert online_speed(settings, 7) == pytest.approx(40.0)
     push(settings, [(7, T0 + HOUR, C, 45.0), (7, T0 + HOUR, C - HOUR, 98.0)])  # one batch
     assert online_speed(settings, 7) == pytest.approx(45.0)
+
+
+def test_a_leftover_row_of_a_removed_feature_does_not_hide_the_stored_version(settings):
+    """SQLite keeps one row per (entity, feature): a feature dropped from the view leaves its
+    row, with the time of its last write, next to the current ones (here the first row of the
+    key, the one a bare GROUP BY picks). The stored version is the newest row's."""
+    if settings.profile != "sqlite":
+        pytest.skip("Redis keeps one version per view and key")
+    store = open_store(settings)
+    view = store.get_feature_view("area_realtime_features")
+    table = compute_table_id(
+        store.config.project, view, store.config.registry.enable_online_feature_view_versioning
+    )
+    conn = sqlite_connection(online_store(store), store.config)
+    old = (T0 - timedelta(days=1)).replace(tzinfo=None)
+    with conn:
+        conn.execute(
+            f'INSERT INTO "{table}" (entity_key, feature_name, value, event_ts, created_ts) '
+            "VALUES (?, 'removed_feature', ?, ?, ?)",
+            (area_key(store, 8), ValueProto(double_val=1.0).SerializeToString(), old, old),
+        )
+    push(settings, [(8, T0 + HOUR, C, 30.0)])
+    push(settings, [(8, T0, C, 99.0)])  # older than the current rows, newer than the leftover
+    assert online_speed(settings, 8) == pytest.approx(30.0)
+
+
+def area_key(store, area: int) -> bytes:
+    """The serialized entity key Feast's SQLite store keeps for an area."""
+    key = EntityKeyProto(join_keys=["area_id"], entity_values=[ValueProto(int64_val=area)])
+    return serialize_entity_key(key, store.config.entity_key_serialization_version)

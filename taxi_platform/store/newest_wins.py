@@ -183,7 +183,12 @@ class NewestSqliteOnlineStore(SqliteOnlineStore):
     def _stored_versions(
         self, config: RepoConfig, table: FeatureView, keys: list[bytes]
     ) -> dict[bytes, Version]:
-        """(event_ts, created_ts) per stored entity key: every feature row of a key shares them."""
+        """The newest (event_ts, created_ts) over each stored entity key's rows.
+
+        A key's current feature rows share one version, but a feature removed from the view
+        leaves its row behind with the time of its last write: one arbitrary row per key (a
+        bare GROUP BY) could be that one, and let an older write pass.
+        """
         name = compute_table_id(
             config.project, table, config.registry.enable_online_feature_view_versioning
         )
@@ -194,8 +199,9 @@ class NewestSqliteOnlineStore(SqliteOnlineStore):
             chunk = keys[first : first + SQLITE_KEYS_PER_QUERY]
             query = (
                 f"SELECT entity_key, event_ts, created_ts FROM {quoted} "
-                f"WHERE entity_key IN ({', '.join('?' * len(chunk))}) GROUP BY entity_key"
+                f"WHERE entity_key IN ({', '.join('?' * len(chunk))})"
             )
             for key, event, created in conn.execute(query, chunk):
-                stored[key] = version(event, created)  # Feast's connection parses timestamps
+                row = version(event, created)  # Feast's connection parses timestamps
+                stored[key] = max(stored.get(key, row), row)
         return stored
