@@ -50,15 +50,19 @@ def model_inputs(client: FeastClient) -> frozenset[str]:
 
 
 def assemble(
-    client: FeastClient, trips: list[TripRequest], use_feast: bool
+    client: FeastClient, trips: list[TripRequest], use_feast: bool, deadline: float | None = None
 ) -> list[tuple[Used, list[str]]]:
-    """Per trip: every feature used (value, source, status, freshness) and warnings."""
+    """Per trip: every feature used (value, source, status, freshness) and warnings.
+
+    ``deadline`` (``time.monotonic()``) bounds the online store read: a hung store frees the
+    request's thread by then, not after the store's own timeout.
+    """
     client.refresh_if_applied()
     now = datetime.now(UTC)
     refs = client.reader.resolve(service=SERVING_SERVICE)
     assembled = [_own_features(trip, now) for trip in trips]
     if use_feast:
-        _add_feast(client, refs, trips, assembled, now)
+        _add_feast(client, refs, trips, assembled, now, deadline)
     else:
         for trip, (used, _) in zip(trips, assembled, strict=True):
             for name in (ref.name for ref in refs if ref.name in TripRequest.model_fields):
@@ -96,12 +100,14 @@ def _add_feast(
     trips: list[TripRequest],
     assembled: list[tuple[Used, list[str]]],
     now: datetime,
+    deadline: float | None,
 ) -> None:
     """The serving features of each trip's area and company, judged at the trip's start."""
     inputs = model_inputs(client)
     apply_ttl = client.reader.apply_ttl
     rows = [keys_row(trip.pickup_community_area, trip.company) for trip in trips]
-    values = client.reader.read(rows, refs, apply_ttl=False)  # the ttl is applied per trip
+    # the ttl is applied per trip, below
+    values = client.reader.read(rows, refs, apply_ttl=False, deadline=deadline)
     for trip, row, cells, (used, warnings) in zip(trips, rows, values, assembled, strict=True):
         start = _start(trip, now)
         for ref in refs:

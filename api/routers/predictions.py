@@ -86,7 +86,8 @@ def _score(
     Feast's features are read in the store pool under the request's deadline."""
     models.current()  # 503 before any work when no model exists yet
     if use_feast:
-        assembled = gate.run_sync(gate.deadline(), assemble, client, trips, use_feast)
+        deadline = gate.deadline()
+        assembled = gate.run_sync(deadline, assemble, client, trips, use_feast, deadline)
     else:
         assembled = assemble(client, trips, use_feast)
     inputs = model_inputs(client)
