@@ -17,6 +17,13 @@ from taxi_platform.store.materialize import materialize_all
 from taxi_platform.store.repo import apply_repo, open_store
 
 PROFILES = ["sqlite", "redis"]
+FIRST = "test_training_e2e.py"  # trains the model that later API tests serve (model_support)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the training DAG's end-to-end module first: its pipeline run leaves the model that
+    the API tests need, so a full run trains once instead of twice."""
+    items.sort(key=lambda item: item.path.name != FIRST)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,12 @@
 """A real served model for API tests: the TFX pipeline trained briefly on the real sample.
 
 The pipeline is the only source of a model the API can serve (a SavedModel whose signature
-parses raw tf.Examples through the Transform graph). It runs once and is kept under
-``var/test-cache/model-<hash of taxi_module.py>``, so later runs reuse it until the code
-that makes it changes. Run directly to prebuild: ``.venv/bin/python -m tests.model_support``.
+parses raw tf.Examples through the Transform graph). A model is kept under
+``var/test-cache/model-<hash of the code that makes it>``, so later runs reuse it until that
+code changes. In a full run the training DAG's end-to-end test runs first (see conftest's
+``pytest_collection_modifyitems``) and leaves its model here (``remember``), so the suite runs
+the pipeline once; run alone, a test needing a model trains one the same way (3,000 trips, 300
+steps). Run directly to prebuild: ``.venv/bin/python -m tests.model_support``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from taxi_platform.jobs.training_set import build_training_set
 from taxi_platform.settings import PROJECT_ROOT, load_settings
 from tests.conftest import build_store, make_home, teardown_store
 
-TRIPS = 3000
-PIPELINE_CODE = ("taxi_module.py",)  # the model: its features, transform and training
+TRIPS = 3000  # the training set's size, here and in the training DAG's end-to-end test
+TRAIN_STEPS, EVAL_STEPS = 300, 20
+# the model: its features, transform and training, and the contract of the transformed features
+PIPELINE_CODE = ("tfx_pipeline/taxi_module.py", "feature_repo/transformed_features.json")
 
 
 def _cache_dir() -> Path:
     digest = hashlib.sha256()
     for name in PIPELINE_CODE:
-        digest.update((PROJECT_ROOT / "tfx_pipeline" / name).read_bytes())
+        digest.update((PROJECT_ROOT / name).read_bytes())
     return load_settings().var_dir / "test-cache" / f"model-{digest.hexdigest()[:12]}"
 
 
@@ -46,14 +51,25 @@ def served_model_dir(sample_csv: Path) -> Path:
             [str(settings.pipeline_python), "-m", "tfx_pipeline.run_pipeline",
              "--data-root", str(data.parent), "--output-dir", str(work / "tfx"),
              "--serving-model-dir", str(serving), "--feast-repo-path", str(settings.feature_repo),
-             "--no-push-online", "--no-push-offline", "--train-steps", "300", "--eval-steps", "20"],
+             "--no-push-online", "--no-push-offline", "--train-steps", str(TRAIN_STEPS),
+             "--eval-steps", str(EVAL_STEPS)],
             cwd=PROJECT_ROOT, check=True,
         )  # fmt: skip
-        if not any(serving.glob("*/saved_model.pb")):
-            raise RuntimeError(f"the pipeline pushed no blessed model to {serving}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(serving, target.with_suffix(".tmp"), dirs_exist_ok=True)
-        target.with_suffix(".tmp").rename(target)
+        return remember(serving)
+
+
+def remember(serving: Path) -> Path:
+    """Keep the blessed models of ``serving`` (the Pusher's layout) as the cached test model."""
+    if not any(serving.glob("*/saved_model.pb")):
+        raise RuntimeError(f"the pipeline pushed no blessed model to {serving}")
+    target = _cache_dir()
+    if any(target.glob("*/saved_model.pb")):
+        return target
+    staging = target.with_suffix(".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(serving, staging)
+    staging.rename(target)
     return target
 
 

@@ -25,10 +25,10 @@ from taxi_platform.store.repo import open_store
 from tests.airflow_support import configure_airflow, returned, run_dag, task_states
 from tests.api_support import api_process
 from tests.conftest import build_store, make_home
+from tests.model_support import EVAL_STEPS, TRAIN_STEPS, TRIPS, remember
 from tests.test_dag_faults import free_port
 
 KEY = "e2e-key"
-TRIPS = 3000
 PARITY_TRIPS = 500
 FEAST_PARITY_TRIPS = 200  # replayed one start time at a time (~0.1 s each)
 PIT_VIEWS = ["area_features", "company_features"]
@@ -47,7 +47,8 @@ def trained(tmp_path_factory, sample_csv):
     env = {
         "TAXI_HOME": str(home), "TAXI_PROFILE": "sqlite", "TAXI_API_KEYS": KEY,
         "TAXI_API_PORT": str(port), "TAXI_TRAINING_MAX_TRIPS": str(TRIPS),
-        "TAXI_TRAINING_STEPS": "300", "TAXI_TRAINING_EVAL_STEPS": "20", "TAXI_TASK_RETRIES": "0",
+        "TAXI_TRAINING_STEPS": str(TRAIN_STEPS), "TAXI_TRAINING_EVAL_STEPS": str(EVAL_STEPS),
+        "TAXI_TASK_RETRIES": "0",
     }  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
@@ -57,6 +58,7 @@ def trained(tmp_path_factory, sample_csv):
         with api_process(dict(os.environ), port):
             run = run_dag("taxi_training_pipeline")
             assert run.state == "success", task_states(run)
+            remember(settings.model_dir)  # the model the API tests serve: one pipeline run
             yield settings, f"http://127.0.0.1:{port}", run
 
 
