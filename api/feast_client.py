@@ -8,6 +8,7 @@ file changes, so `feast apply` reaches a running API without a restart.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,8 @@ class FeastClient:
     # -------------------------------------------------------------- historical
 
     def historical(self, request: HistoricalFeaturesRequest) -> pd.DataFrame:
-        """Point-in-time correct values for each entity row (Feast's offline store)."""
+        """Point-in-time correct values for each entity row (Feast's offline store), in the
+        request's row order: Feast's join hands rows back in its own order (by time)."""
         refs = self.reader.resolve(features=request.features, service=request.feature_service)
         clashes = sorted(set(request.entity_data) & {ref.name for ref in refs})
         if clashes:
@@ -128,7 +130,11 @@ class FeastClient:
             if request.feature_service
             else request.features
         )
-        return self.store.get_historical_features(entity_df=entity_df, features=features).to_df()
+        position = _unused_name(entity_df.columns, "__request_row__")
+        entity_df[position] = range(len(entity_df))
+        frame = self.store.get_historical_features(entity_df=entity_df, features=features).to_df()
+        frame = frame.sort_values(position, kind="stable", ignore_index=True)
+        return frame.drop(columns=position)
 
     # -------------------------------------------------------------------- push
 
@@ -161,6 +167,14 @@ class FeastClient:
 def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
     names = list(columns)
     return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _unused_name(columns: Iterable[str], name: str) -> str:
+    """``name``, lengthened until no column of the request has it."""
+    taken = set(columns)
+    while name in taken:
+        name += "_"
+    return name
 
 
 def _require_join_keys(given, needed) -> None:

@@ -26,6 +26,18 @@ from taxi_platform.settings import Settings
 T = TypeVar("T")
 
 
+class Deadline(float):
+    """A ``time.monotonic()`` time, as every reader takes it, that remembers the bound it was
+    set with: a late read's 503 quotes the bound the request had (/health has its own)."""
+
+    bound: float
+
+    def __new__(cls, bound: float) -> Deadline:
+        deadline = super().__new__(cls, time.monotonic() + bound)
+        deadline.bound = bound
+        return deadline
+
+
 class StoreGate:
     """The pool every online store read goes through; one per API process."""
 
@@ -38,28 +50,28 @@ class StoreGate:
         self._pending = 0
         self._lock = threading.Lock()
 
-    def deadline(self, seconds: float | None = None) -> float:
+    def deadline(self, seconds: float | None = None) -> Deadline:
         """The monotonic time by which a request's reads must have answered."""
-        return time.monotonic() + (self.timeout if seconds is None else seconds)
+        return Deadline(self.timeout if seconds is None else seconds)
 
-    async def run(self, deadline: float, fn: Callable[..., T], *args: object) -> T:
+    async def run(self, deadline: Deadline, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)`` in the pool, awaited without blocking the loop, until ``deadline``."""
         future = self._submit(fn, *args)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self._left(deadline))
         except TimeoutError:
-            raise self._late() from None
+            raise self._late(deadline) from None
         except STORE_ERRORS as exc:
             raise self._failed(exc) from None
 
-    def run_sync(self, deadline: float, fn: Callable[..., T], *args: object) -> T:
+    def run_sync(self, deadline: Deadline, fn: Callable[..., T], *args: object) -> T:
         """``run`` for code already in a worker thread (the sync prediction endpoints)."""
         future = self._submit(fn, *args)
         try:
             return future.result(timeout=self._left(deadline))
         except FutureTimeout:
             future.cancel()
-            raise self._late() from None
+            raise self._late(deadline) from None
         except STORE_ERRORS as exc:
             raise self._failed(exc) from None
 
@@ -85,8 +97,8 @@ class StoreGate:
     def _left(deadline: float) -> float:
         return max(deadline - time.monotonic(), 0.0)
 
-    def _late(self) -> StoreUnavailableError:
-        return StoreUnavailableError(f"{self.label} did not answer within {self.timeout} s")
+    def _late(self, deadline: Deadline) -> StoreUnavailableError:
+        return StoreUnavailableError(f"{self.label} did not answer within {deadline.bound} s")
 
     def _failed(self, exc: BaseException) -> StoreUnavailableError:
         return StoreUnavailableError(f"{self.label} did not answer: {type(exc).__name__}")

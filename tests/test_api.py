@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.errors import StoreUnavailableError
+from api.store_gate import StoreGate
 from taxi_platform.duck import connect
 from taxi_platform.features.compute import feature_table_path
 from taxi_platform.polling import poll_until
@@ -333,3 +336,46 @@ def test_invalid_trip_is_422_naming_the_field(api, trip, field):
     assert response.status_code == 422 and field in response.text
     batch = api.post("/taxi/predict/batch", json={"trips": [trip]})
     assert batch.status_code == 422 and field in batch.text
+
+
+@pytest.mark.parametrize("fmt", ["json", "parquet"])
+def test_historical_rows_come_back_in_the_request_order(api, built_store, fmt):
+    """Feast's point-in-time join reorders rows (by time); the answer keeps the request's."""
+    trips = (
+        connect()
+        .execute(
+            f"SELECT trip_id, event_timestamp FROM "
+            f"'{feature_table_path(built_store, 'trip_features')}' "
+            "ORDER BY event_timestamp DESC, trip_id LIMIT 4"
+        )
+        .fetchall()
+    )
+    ids = [trips[1][0], trips[3][0], trips[0][0], trips[2][0], trips[1][0]]  # newest not first
+    times = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in (trips[1][1], trips[3][1], trips[0][1])]
+    times += ["2000-01-01T00:00:00Z", times[0]]  # one before every trip, one repeated row
+    body = {
+        "entity_data": {"trip_id": ids, "event_timestamp": times, "tag": [3, 1, 4, 0, 5]},
+        "features": ["trip_features:fare"],
+    }
+    response = api.post(f"/feast/historical-features?format={fmt}", json=body)
+    assert response.status_code == 200, response.text
+    if fmt == "json":
+        columns, rows = response.json()["columns"], response.json()["rows"]
+    else:
+        frame = pq.read_table(io.BytesIO(response.content)).to_pandas()
+        columns, rows = list(frame.columns), frame.to_dict("records")
+    assert [row["trip_id"] for row in rows] == ids
+    assert [row["tag"] for row in rows] == [3, 1, 4, 0, 5]
+    assert set(columns) == {"trip_id", "event_timestamp", "tag", "fare"}
+
+
+def test_a_late_read_quotes_the_bound_it_had():
+    """/health's reads have their own bound: its 503 names that, not the request timeout."""
+    gate = StoreGate(load_settings(api_store_timeout_seconds=5.0, api_health_timeout_seconds=0.05))
+    try:
+        with pytest.raises(StoreUnavailableError, match=r"within 0\.05 s"):
+            asyncio.run(gate.run(gate.deadline(gate.health_timeout), time.sleep, 0.5))
+        with pytest.raises(StoreUnavailableError, match=r"within 0\.1 s"):
+            gate.run_sync(gate.deadline(0.1), time.sleep, 0.5)
+    finally:
+        gate.shutdown()
