@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from taxi_platform.cli import cli
-from tests.test_dag_faults import free_port
+from tests.conftest import make_home
+from tests.redis_support import free_port
 
 CLI = str(Path(sys.executable).parent / "taxi-platform")
 
@@ -38,12 +40,19 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in lines[0]
 
 
-@pytest.fixture
-def stored(home: Path) -> Path:
-    """A home whose offline store already holds the real sample and its feature tables."""
+@pytest.fixture(scope="module")
+def stored_once(tmp_path_factory: pytest.TempPathFactory, sample_csv: Path) -> Path:
+    """The real sample and its feature tables stored through the CLI, once per module."""
+    home = make_home(tmp_path_factory.mktemp("cli") / "home", sample_csv)
     for step in ("ingest-sample", "features"):
         assert run(home, step).returncode == 0
     return home
+
+
+@pytest.fixture
+def stored(stored_once: Path, tmp_path: Path) -> Path:
+    """A copy of that home for one test to break (its paths are all relative to the home)."""
+    return Path(shutil.copytree(stored_once, tmp_path / "home"))
 
 
 def command_paths(group=cli, prefix=()) -> list[tuple[str, ...]]:

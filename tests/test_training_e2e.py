@@ -26,7 +26,7 @@ from tests.airflow_support import configure_airflow, returned, run_dag, task_sta
 from tests.api_support import api_process
 from tests.conftest import build_store, make_home
 from tests.model_support import EVAL_STEPS, TRAIN_STEPS, TRIPS, remember
-from tests.test_dag_faults import free_port
+from tests.redis_support import free_port
 
 KEY = "e2e-key"
 PARITY_TRIPS = 500
