@@ -13,7 +13,7 @@ from taxi_platform.orchestration import local_airflow
 from taxi_platform.orchestration.client import AirflowClient
 from taxi_platform.settings import load_settings
 from tests.conftest import make_home
-from tests.test_dag_faults import free_port
+from tests.redis_support import free_port
 
 CHROMIUM = os.environ.get("TAXI_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

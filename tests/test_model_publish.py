@@ -16,7 +16,7 @@ from taxi_platform.orchestration.model_publish import wait_until_served
 from taxi_platform.settings import load_settings
 from tests.api_support import api_process
 from tests.conftest import build_store, make_home
-from tests.test_dag_faults import free_port
+from tests.redis_support import free_port
 
 
 @pytest.fixture(scope="module")
