@@ -1,5 +1,7 @@
 # The platform's entry points. `make demo` and `make test` are the two set-up commands.
 .PHONY: setup demo stop test lint services bench clean
+# pytest-xdist workers for make test (each test module runs whole on one worker)
+TEST_WORKERS ?= 2
 
 setup:  ## create/refresh both pinned environments (.venv, tfx_pipeline/.venv)
 	scripts/setup.sh
@@ -21,7 +23,7 @@ lint: setup
 	.venv/bin/ruff format --check .
 
 test: services lint  ## the whole test suite against real services
-	.venv/bin/pytest --durations=15
+	.venv/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 	tfx_pipeline/.venv/bin/python -m unittest discover -s tfx_pipeline/tests
 
 bench: setup services  ## benchmarks (heavy; results in bench/results, charts in docs/img)

@@ -22,8 +22,34 @@ FIRST = "test_training_e2e.py"  # trains the model that later API tests serve (m
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the training DAG's end-to-end module first: its pipeline run leaves the model that
-    the API tests need, so a full run trains once instead of twice."""
+    the API tests need, so a full run trains once instead of twice.
+
+    Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) each module is one group, so
+    its module-scoped store is built on one worker only, and the modules marked
+    model_support.MODEL_GROUP share a worker, so they wait for that one model instead of
+    training their own.
+    """
     items.sort(key=lambda item: item.path.name != FIRST)  # stable: the rest keep their order
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what tests measured (``record_property("measured", ...)``), passing ones too, so
+    CI's log shows it; user properties reach the controller under pytest-xdist, prints don't."""
+    lines = [
+        f"{report.nodeid}: {value}"
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "measured"
+    ]
+    if lines:
+        terminalreporter.section("measured by the tests")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

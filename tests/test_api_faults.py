@@ -17,8 +17,10 @@ import pytest
 
 from taxi_platform.polling import poll_until
 from taxi_platform.settings import PROJECT_ROOT
-from tests.model_support import served_model_dir
+from tests.model_support import MODEL_GROUP, served_model_dir
 from tests.redis_support import api_env, free_port, store_on_private_redis
+
+pytestmark = MODEL_GROUP
 
 KEY = "fault-key"
 DEADLINE = 1.0  # TAXI_API_STORE_TIMEOUT_SECONDS of the server under test
@@ -85,7 +87,7 @@ def _timed(client: httpx.Client, method: str, path: str, body: dict | None) -> t
     return response.status_code, time.monotonic() - started
 
 
-def test_hung_store_gives_503_within_the_deadline_then_recovers(server, capsys):
+def test_hung_store_gives_503_within_the_deadline_then_recovers(server, record_property):
     """Redis stopped with SIGSTOP (accepts connections, never answers): 16 clients at once."""
     url, redis_server = server
     calls = [
@@ -104,8 +106,8 @@ def test_hung_store_gives_503_within_the_deadline_then_recovers(server, capsys):
         os.kill(redis_server.process.pid, signal.SIGCONT)
     statuses = Counter(status for status, _ in results)
     slowest = max(seconds for _, seconds in results)
-    with capsys.disabled():  # in the test log even when the test passes
-        print(f"\nhung store: {len(results)} requests, {dict(statuses)}, slowest {slowest:.3f} s")
+    measured = f"{len(results)} requests, {dict(statuses)}, slowest {slowest:.3f} s"
+    record_property("measured", f"hung store: {measured}")  # printed at the end (conftest)
     assert statuses == {503: len(results)}
     assert slowest < DEADLINE + 1.0  # contract: deadline + 100 ms; bound kept generous here
     recovered = poll_until(
@@ -160,7 +162,9 @@ def _statuses(event: dict) -> list[int]:
 
 
 @pytest.mark.parametrize("store", ["up", "stopped"])
-def test_fuzzing_finds_no_server_error_and_no_schema_violation(server, tmp_path, capsys, store):
+def test_fuzzing_finds_no_server_error_and_no_schema_violation(
+    server, tmp_path, record_property, store
+):
     url, redis_server = server
     if store == "stopped":
         redis_server.stop()
@@ -170,7 +174,7 @@ def test_fuzzing_finds_no_server_error_and_no_schema_violation(server, tmp_path,
         if store == "stopped":
             redis_server.start()
     statuses = run["statuses"]
-    with capsys.disabled():
-        print(f"\nschemathesis, store {store}: {sum(statuses.values())} cases, {dict(statuses)}")
+    counts = f"{sum(statuses.values())} cases, {dict(statuses)}"
+    record_property("measured", f"schemathesis, store {store}: {counts}")
     assert run["exit"] == 0, run["output"][-6000:]
     assert not {s for s in statuses if s >= 500} - {503}
