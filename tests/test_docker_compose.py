@@ -30,8 +30,9 @@ EXPECTED_SERVICES = {"postgres", "redis", *AIRFLOW_SERVICES, "api", "ui"}
 # come with their own issues: add "api" and "ui" here when they land.
 SERVICES_WITH_ENTRY_FILES = AIRFLOW_SERVICES
 PUBLISHED_PORTS = {8080: "airflow-apiserver", 8000: "api", 8501: "ui"}
-# The services that read and write the platform's state (offline store, registry, downloads).
-DATA_SERVICES = ("airflow-worker", "api", "ui")
+# The services that read and write the platform's state (offline store, registry, downloads);
+# the API server's feature health plugin reads the health reports under var/.
+DATA_SERVICES = ("airflow-worker", "airflow-apiserver", "api", "ui")
 
 
 @cache
