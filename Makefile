@@ -23,7 +23,7 @@ lint: setup
 	.venv/bin/ruff format --check .
 
 test: services lint  ## the whole test suite against real services
-	.venv/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	.venv/bin/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=15
 	tfx_pipeline/.venv/bin/python -m unittest discover -s tfx_pipeline/tests
 
 bench: setup services  ## benchmarks (heavy; results in bench/results, charts in docs/img)

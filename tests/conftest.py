@@ -22,17 +22,16 @@ FIRST = "test_training_e2e.py"  # trains the model that later API tests serve (m
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the training DAG's end-to-end module first: its pipeline run leaves the model that
-    the API tests need, so a full run trains once instead of twice.
-
-    Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) each module is one group, so
-    its module-scoped store is built on one worker only, and the modules marked
-    model_support.MODEL_GROUP share a worker, so they wait for that one model instead of
-    training their own.
-    """
+    the API tests need, so a full run trains once instead of twice (see tests/xdist_support.py
+    for how the modules are spread over workers)."""
     items.sort(key=lambda item: item.path.name != FIRST)  # stable: the rest keep their order
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Whole modules per worker (tests/xdist_support.py), whatever ``--dist`` says."""
+    from tests.xdist_support import ModuleScheduling
+
+    return ModuleScheduling(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -17,15 +17,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from taxi_platform.jobs.training_set import build_training_set
 from taxi_platform.settings import PROJECT_ROOT, load_settings
 from tests.conftest import build_store, make_home, teardown_store
 
-# The modules serving this model share one pytest-xdist worker (see conftest), so the model is
-# trained once: by the first of them, normally the training DAG's end-to-end test.
-MODEL_GROUP = pytest.mark.xdist_group("model")
+# The modules serving this model run on one pytest-xdist worker, in this order
+# (tests/xdist_support.py), so the model is trained once: by the training DAG's end-to-end test.
+MODEL_MODULES = ("test_training_e2e.py", "test_api_faults.py", "test_predict_freshness.py")
 TRIPS = 3000  # the training set's size, here and in the training DAG's end-to-end test
 TRAIN_STEPS, EVAL_STEPS = 300, 20
 # the model: its features, transform and training, and the contract of the transformed features

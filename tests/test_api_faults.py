@@ -17,10 +17,8 @@ import pytest
 
 from taxi_platform.polling import poll_until
 from taxi_platform.settings import PROJECT_ROOT
-from tests.model_support import MODEL_GROUP, served_model_dir
+from tests.model_support import served_model_dir
 from tests.redis_support import api_env, free_port, store_on_private_redis
-
-pytestmark = MODEL_GROUP
 
 KEY = "fault-key"
 DEADLINE = 1.0  # TAXI_API_STORE_TIMEOUT_SECONDS of the server under test

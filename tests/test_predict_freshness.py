@@ -18,9 +18,7 @@ from taxi_platform.duck import connect
 from taxi_platform.features.compute import feature_table_path
 from taxi_platform.settings import load_settings
 from taxi_platform.store.repo import open_store
-from tests.model_support import MODEL_GROUP, served_model_dir
-
-pytestmark = MODEL_GROUP
+from tests.model_support import served_model_dir
 
 AREA = ["avg_trip_distance", "avg_fare", "avg_trip_seconds", "trips_last_24h"]
 COMPANY = ["company_avg_fare", "company_rating"]

@@ -25,10 +25,8 @@ from taxi_platform.store.repo import open_store
 from tests.airflow_support import configure_airflow, returned, run_dag, task_states
 from tests.api_support import api_process
 from tests.conftest import build_store, make_home
-from tests.model_support import EVAL_STEPS, MODEL_GROUP, TRAIN_STEPS, TRIPS, remember
+from tests.model_support import EVAL_STEPS, TRAIN_STEPS, TRIPS, remember
 from tests.redis_support import free_port
-
-pytestmark = MODEL_GROUP
 
 KEY = "e2e-key"
 PARITY_TRIPS = 500
