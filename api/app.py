@@ -26,8 +26,9 @@ from api.models import (
     PushRequest,
     TripRequest,
 )
-from api.routers import features, health, ingestion, predictions, registry
+from api.routers import features, health, ingestion, monitoring, predictions, registry
 from api.store_gate import StoreGate
+from taxi_platform.monitoring.metrics import GAUGES
 from taxi_platform.settings import Settings, load_settings
 
 # Bodies parsed by api.dependencies.json_body: their schemas are published here
@@ -51,11 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jobs = MaterializeJobs(settings)
         app.state.models = ModelStore(settings.model_dir)
         app.state.models.warm_up()
+        GAUGES.watch(settings)  # /metrics shows the newest feature health report's alerts
         # Feast and TensorFlow leave ~200k long-lived objects; a full collection of them stalls
         # a request ~120 ms (the batch-100 p99). Freeze them out of the collector once.
         gc.collect()
         gc.freeze()
         yield
+        GAUGES.unwatch(settings)
         app.state.jobs.shutdown()
         app.state.gate.shutdown()
 
@@ -73,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # read endpoints need a key only when TAXI_API_READ_AUTH is on: no per-request cost otherwise
     reads = [Depends(require_read_key)] if settings.api_read_auth else []
     read_errors = error_responses(401) if settings.api_read_auth else {}
-    for router in (features.router, registry.router, predictions.router):
+    for router in (features.router, registry.router, predictions.router, monitoring.router):
         app.include_router(router, dependencies=reads, responses=read_errors)
     app.include_router(ingestion.router)  # every route needs the write key
     app.include_router(health.router)

@@ -12,6 +12,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, task
 
 from taxi_platform.orchestration.dag_defaults import START_DATE, TAGS, default_args
+from taxi_platform.orchestration.health_callbacks import on_materialize_success, on_task_failure
 from taxi_platform.settings import load_settings
 
 SETTINGS = load_settings()
@@ -67,7 +68,7 @@ with DAG(
 
         return apply_step(load_settings())
 
-    @task
+    @task(on_success_callback=on_materialize_success, on_failure_callback=on_task_failure)
     def materialize(applied: dict[str, Any]) -> dict[str, Any]:
         from taxi_platform.jobs.feature_job import materialize_step
 

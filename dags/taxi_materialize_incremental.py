@@ -14,6 +14,7 @@ from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 from airflow.sdk import DAG, CronDataIntervalTimetable, task
 
 from taxi_platform.orchestration.dag_defaults import START_DATE, TAGS, default_args
+from taxi_platform.orchestration.health_callbacks import on_materialize_success, on_task_failure
 from taxi_platform.settings import load_settings
 
 SETTINGS = load_settings()
@@ -29,7 +30,7 @@ with DAG(
     tags=[*TAGS, "materialization"],
 ) as dag:
 
-    @task
+    @task(on_success_callback=on_materialize_success, on_failure_callback=on_task_failure)
     def materialize_window(data_interval_start=None, data_interval_end=None) -> dict[str, Any]:
         from taxi_platform.jobs.interval_jobs import materialize_interval
 

@@ -45,7 +45,7 @@ with DAG(
             raise AirflowSkipException("no trip features yet; run taxi_feature_pipeline first")
         target = settings.var_dir / "training" / "data.csv"
         result = build(settings, target, limit=settings.training_max_trips or None)
-        return {"data_root": str(result.path.parent), "rows": result.rows}
+        return {"data_root": str(result.path.parent), "csv": str(result.path), "rows": result.rows}
 
     @task.external_python(python=str(SETTINGS.pipeline_python), expect_airflow=False)
     def run_tfx_pipeline(training: dict, code_root: str, args: list, serving_dir: str) -> dict:
@@ -69,11 +69,23 @@ with DAG(
 
         return wait_until_served(load_settings(), run["model_version"])
 
-    publish_model(
-        run_tfx_pipeline(
-            build_training_set(),
-            code_root=CODE_ROOT,
-            args=pipeline_arguments(SETTINGS),
-            serving_dir=str(SETTINGS.model_dir),
-        )
+    @task
+    def save_baseline(training: dict, run: dict, published: dict) -> dict[str, Any]:
+        """The training set's statistics as the new version's baseline, next to the model:
+        the feature health DAG measures drift against the served version's baseline."""
+        from pathlib import Path
+
+        from taxi_platform.jobs.feature_health import save_baseline as save
+
+        if not run["model_version"]:
+            return {"model_version": "", "skipped": "no blessed version was pushed"}
+        return save(load_settings(), run["model_version"], Path(training["csv"]))
+
+    training = build_training_set()
+    run = run_tfx_pipeline(
+        training,
+        code_root=CODE_ROOT,
+        args=pipeline_arguments(SETTINGS),
+        serving_dir=str(SETTINGS.model_dir),
     )
+    save_baseline(training, run, publish_model(run))

@@ -350,6 +350,30 @@ def airflow_trigger_cmd(
         console.print_json(data=client.return_value(dag_id, run_id, task))
 
 
+@cli.group("registry")
+def registry_group() -> None:
+    """Back the Feast registry up, or restore a backup (checked before the live one changes)."""
+
+
+@registry_group.command("backup")
+def registry_backup_cmd() -> None:
+    """Copy the profile's registry and its sha256 under var/registry_backups."""
+    from taxi_platform.store.registry_backup import backup
+
+    made = backup(_settings())
+    console.print(f"backed up {made.feature_views} feature views of {made.project}: {made.path}")
+
+
+@registry_group.command("restore")
+@click.argument("file", type=click.Path(path_type=Path))
+def registry_restore_cmd(file: Path) -> None:
+    """Replace the live registry with FILE if its sha256 and project check out."""
+    from taxi_platform.store.registry_backup import restore
+
+    done = restore(_settings(), file)
+    console.print(f"restored {done.feature_views} feature views of {done.project} from {file}")
+
+
 def main() -> None:
     # Feast's dependencies (ibis, dask) warn about their own deprecations on every call
     warnings.filterwarnings("ignore", category=DeprecationWarning)

@@ -74,6 +74,27 @@ class Settings(BaseSettings):
     task_retry_delay_seconds: float = 30.0
     task_timeout_minutes: float = 30.0
 
+    # Feature health (taxi_platform/monitoring; README "Feature health"). Per-feature keys are
+    # "view:feature", per-view keys the view's name; JSON objects in the environment.
+    health_schedule: str = "@hourly"
+    monitoring_window_hours: float = 24.0  # the recent window profiled and checked
+    monitoring_baseline_days: float = 7.0  # without a model baseline: the window before it
+    monitoring_bins: int = 10
+    monitoring_psi_threshold: float = 0.2
+    monitoring_js_threshold: float = 0.1
+    monitoring_drift_thresholds: dict[str, float] = {}
+    monitoring_null_rate_max: float = 0.5
+    monitoring_null_rate_thresholds: dict[str, float] = {}
+    monitoring_freshness_slo_seconds: float = 7200.0
+    monitoring_freshness_slos: dict[str, float] = {
+        "company_features": 2 * 86400.0,  # daily aggregates, valid from the day's end
+        "transformed_features": 8 * 86400.0,  # written by the weekly training run
+    }
+    monitoring_reports_kept: int = 168
+    registry_backups_kept: int = 7
+    alert_webhook_url: str = ""
+    alert_webhook_timeout_seconds: float = 5.0
+
     @cached_property
     def feature_repo(self) -> Path:
         return self.home / "feature_repo"
@@ -100,6 +121,11 @@ class Settings(BaseSettings):
     def airflow_home(self) -> Path:
         """AIRFLOW_HOME of the embedded Airflow: inside the project, outside git."""
         return self.var_dir / "airflow"
+
+    @cached_property
+    def monitoring_dir(self) -> Path:
+        """Health reports, registry backups and task events (taxi_platform/monitoring)."""
+        return self.var_dir / "monitoring"
 
     @cached_property
     def api_key_list(self) -> list[str]:

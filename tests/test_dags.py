@@ -24,9 +24,10 @@ EXPECTED = {
     "taxi_materialize_incremental": ({"wait_for_feed", "materialize_window"}, "0 * * * *"),
     "taxi_synthetic_feed": ({"generate_trips", "compute_features"}, "0 * * * *"),
     "taxi_training_pipeline": (
-        {"build_training_set", "run_tfx_pipeline", "publish_model"},
+        {"build_training_set", "run_tfx_pipeline", "publish_model", "save_baseline"},
         "0 0 * * 0",
     ),
+    "taxi_feature_health": ({"check_feature_health", "backup_registry"}, "0 * * * *"),
 }
 
 

@@ -2,7 +2,8 @@
 
 ``base`` (strict requests, the one-of rule, statuses, the error body), ``features`` (online and
 historical reads), ``ingestion`` (push, materialize), ``registry`` (registry, statistics,
-health) and ``predictions``. Import them from here: ``from api.models import TripRequest``.
+health), ``monitoring`` (feature health) and ``predictions``. Import them from here:
+``from api.models import TripRequest``.
 """
 
 from api.models.base import ErrorBody
@@ -17,6 +18,14 @@ from api.models.ingestion import (
     MaterializeRequest,
     PushRequest,
     PushResponse,
+)
+from api.models.monitoring import (
+    AlertsAnswer,
+    DriftAnswer,
+    FeatureDrift,
+    FreshnessAnswer,
+    ReportStamp,
+    ViewHealthAnswer,
 )
 from api.models.predictions import (
     BatchPrediction,
@@ -37,13 +46,17 @@ from api.models.registry import (
 )
 
 __all__ = [
+    "AlertsAnswer",
     "BatchPredictRequest",
     "BatchPrediction",
+    "DriftAnswer",
     "EntityInfo",
     "ErrorBody",
+    "FeatureDrift",
     "FeatureServiceInfo",
     "FeatureViewInfo",
     "FieldInfo",
+    "FreshnessAnswer",
     "HealthReport",
     "HistoricalFeaturesRequest",
     "HistoricalFeaturesResponse",
@@ -54,9 +67,11 @@ __all__ = [
     "Prediction",
     "PushRequest",
     "PushResponse",
+    "ReportStamp",
     "StoreInfo",
     "StoreStats",
     "TripRequest",
+    "ViewHealthAnswer",
     "ViewStats",
     "trip_start_parts",
 ]
