@@ -13,6 +13,7 @@ from taxi_platform.orchestration import local_airflow
 from taxi_platform.orchestration.client import AirflowClient
 from taxi_platform.settings import load_settings
 from tests.conftest import make_home
+from tests.feature_health_support import check_feature_health_plugin, sample_window_env
 from tests.redis_support import free_port
 
 CHROMIUM = os.environ.get("TAXI_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -79,13 +80,16 @@ def run_feature_dag_through_rest(settings, components, screenshots=None, **env: 
         assert materialized["rows"]["trip_features"] == stored["trips_stored"] == 10_722
         if screenshots:
             check_ui_lists_and_triggers(settings, client, screenshots)
+            check_feature_health_plugin(settings, client, screenshots)
     finally:
         local_airflow.stop(settings)
 
 
 def test_standalone_on_sqlite_and_its_ui(tmp_path, sample_csv):
     settings = load_settings(home=make_home(tmp_path, sample_csv), airflow_port=free_port())
-    run_feature_dag_through_rest(settings, local_airflow.STANDALONE, screenshots=tmp_path)
+    run_feature_dag_through_rest(
+        settings, local_airflow.STANDALONE, screenshots=tmp_path, **sample_window_env()
+    )
 
 
 def test_components_on_postgresql(tmp_path, sample_csv, postgres_database):
