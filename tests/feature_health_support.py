@@ -6,6 +6,7 @@ DAG has built a real store from the sample), so the suite starts Airflow once fo
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,8 +45,13 @@ def check_refused_without_login(airflow_url: str) -> None:
         assert httpx.get(f"{airflow_url}{path}", cookies=cookie).status_code == 403, path
 
 
-def check_feature_health_plugin(settings, client: AirflowClient, screenshots: Path) -> None:
-    """Before a health run the plugin says how to get one; after it, it serves the stored report."""
+def check_feature_health_plugin(
+    settings, client: AirflowClient, screenshots: Path, record_property=None
+) -> None:
+    """Before a health run the plugin says how to get one; after it, it serves the stored report.
+
+    ``record_property`` gets the page's answer times (a measurement, not an assertion).
+    """
     check_refused_without_login(settings.airflow_url)
     missing = client.http.get(REPORT)
     assert missing.status_code == 404 and HEALTH_DAG in missing.json()["detail"]
@@ -69,6 +75,20 @@ def check_feature_health_plugin(settings, client: AirflowClient, screenshots: Pa
     assert answer.status_code == 200 and answer.json() == stored
 
     check_page_in_ui(settings, stored, screenshots)
+    if record_property:
+        record_property("measured", f"feature health page: {page_times(client)}")
+
+
+def page_times(client: AirflowClient, requests: int = 50) -> str:
+    """Median and slowest answer of the page, login check included, over ``requests`` calls."""
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.http.get(PAGE)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    times.sort()
+    return f"p50 {times[len(times) // 2]:.1f} ms, max {times[-1]:.1f} ms over {requests} requests"
 
 
 def check_page_in_ui(settings, report: dict, screenshots: Path) -> None:

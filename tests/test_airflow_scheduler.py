@@ -58,7 +58,9 @@ def check_ui_lists_and_triggers(settings, client: AirflowClient, screenshots) ->
     assert (screenshots / "airflow_dags.png").stat().st_size > 10_000
 
 
-def run_feature_dag_through_rest(settings, components, screenshots=None, **env: str) -> None:
+def run_feature_dag_through_rest(
+    settings, components, screenshots=None, record_property=None, **env: str
+) -> None:
     local_airflow.start(
         settings,
         components,
@@ -80,15 +82,19 @@ def run_feature_dag_through_rest(settings, components, screenshots=None, **env: 
         assert materialized["rows"]["trip_features"] == stored["trips_stored"] == 10_722
         if screenshots:
             check_ui_lists_and_triggers(settings, client, screenshots)
-            check_feature_health_plugin(settings, client, screenshots)
+            check_feature_health_plugin(settings, client, screenshots, record_property)
     finally:
         local_airflow.stop(settings)
 
 
-def test_standalone_on_sqlite_and_its_ui(tmp_path, sample_csv):
+def test_standalone_on_sqlite_and_its_ui(tmp_path, sample_csv, record_property):
     settings = load_settings(home=make_home(tmp_path, sample_csv), airflow_port=free_port())
     run_feature_dag_through_rest(
-        settings, local_airflow.STANDALONE, screenshots=tmp_path, **sample_window_env()
+        settings,
+        local_airflow.STANDALONE,
+        screenshots=tmp_path,
+        record_property=record_property,
+        **sample_window_env(),
     )
 
 
