@@ -71,7 +71,7 @@ def report_json() -> dict[str, Any]:
     if report is None:
         raise HTTPException(
             status_code=404,
-            detail=f"no feature health report yet; trigger the {HEALTH_DAG_ID} DAG",
+            detail=f"no feature health report yet; unpause or trigger the {HEALTH_DAG_ID} DAG",
         )
     return report
 
