@@ -33,7 +33,9 @@ with DAG(
         from taxi_platform.jobs.feature_health import check_health
         from taxi_platform.jobs.interval_jobs import plain_utc
 
-        return check_health(load_settings(), end=plain_utc(data_interval_end))
+        # A manual run (REST trigger without a logical date) has no interval: now is the end.
+        end = plain_utc(data_interval_end) if data_interval_end is not None else None
+        return check_health(load_settings(), end=end)
 
     @task
     def backup_registry() -> dict[str, Any]:
