@@ -2,8 +2,8 @@
 # The main job end to end through Airflow, on embedded defaults (SQLite online store):
 # start `airflow standalone`, run the feature DAG through the REST API, start the feature API,
 # run the training DAG (Feast training set -> TFX pipeline with FeastPusher -> a blessed model
-# the API serves) and ask the API for predictions. Airflow keeps running afterwards: its hourly
-# DAGs feed new trips and materialize them; `make stop` stops it.
+# the API serves), ask the API for predictions and run the feature health DAG. Airflow keeps
+# running afterwards: its hourly DAGs feed new trips and materialize them; `make stop` stops it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 check_profile
@@ -11,20 +11,24 @@ use_api_key
 cli() { "$VENV/bin/taxi-platform" "$@"; }
 [[ $TAXI_PROFILE == redis ]] && "$ROOT/scripts/services.sh" start redis
 
-say "1/6 starting Airflow (standalone, AIRFLOW_HOME=var/airflow)"
+say "1/7 starting Airflow (standalone, AIRFLOW_HOME=var/airflow)"
 cli airflow start
-say "2/6 running the feature DAG through the Airflow REST API"
+say "2/7 running the feature DAG through the Airflow REST API"
 cli airflow trigger taxi_feature_pipeline --show load_trips --show materialize
-say "3/6 the online store serves (model_inference_v1, newest trips)"
+say "3/7 the online store serves (model_inference_v1, newest trips)"
 cli lookup --newest 3
-say "4/6 starting the feature API"
+say "4/7 starting the feature API"
 "$ROOT/scripts/start_feast.sh" --api
-say "5/6 running the training DAG (TFX on the real sample; about 5 minutes on 2 cores)"
+say "5/7 running the training DAG (TFX on the real sample; about 5 minutes on 2 cores)"
 cli airflow trigger taxi_training_pipeline --timeout 3600 --show build_training_set \
   --show run_tfx_pipeline \
   --show publish_model
-say "6/6 predictions for the newest trips, with their Feast features, next to the real tips"
+say "6/7 predictions for the newest trips, with their Feast features, next to the real tips"
 cli predict --newest 5
+say "7/7 feature health: statistics, drift against the served model's baseline, freshness, alerts"
+cli airflow trigger taxi_feature_health --show check_feature_health
 say "done. Airflow UI: http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080} (login printed above);"
+say "feature health: the UI's 'Feature health' entry (http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080}/feature-health/),"
+say "  and $API_URL/monitoring/freshness, /monitoring/drift, /monitoring/alerts;"
 say "feature and prediction API: $API_URL/docs (write key in var/api_key unless TAXI_API_KEYS is set);"
 say "taxi_synthetic_feed and taxi_materialize_incremental keep the store fresh hourly; stop with: make stop"
