@@ -34,7 +34,10 @@ def _cache_dir() -> Path:
     digest = hashlib.sha256()
     for name in PIPELINE_CODE:
         digest.update((PROJECT_ROOT / name).read_bytes())
-    return load_settings().var_dir / "test-cache" / f"model-{digest.hexdigest()[:12]}"
+    # The project's var/, not TAXI_HOME's: the training e2e remembers its model while its own
+    # test home is set, and the API tests look for it afterwards under theirs.
+    cache = load_settings(home=PROJECT_ROOT).var_dir / "test-cache"
+    return cache / f"model-{digest.hexdigest()[:12]}"
 
 
 def served_model_dir(sample_csv: Path) -> Path:
