@@ -37,7 +37,14 @@ from taxi_platform.jobs.training_set import (
 )
 from taxi_platform.prediction_client import TRIP_FIELDS
 from taxi_platform.store.entities import TRIP_KEYS, is_unresolved, keys_row
-from taxi_platform.store.online import NOT_FOUND, OUTSIDE_MAX_AGE, PRESENT, FeatureRef, FeatureValue
+from taxi_platform.store.online import (
+    NOT_FOUND,
+    OUTSIDE_MAX_AGE,
+    PRESENT,
+    FeatureRef,
+    FeatureValue,
+    age_cells,
+)
 
 TIME_COLUMNS = ["trip_start_hour", "trip_start_day", "trip_start_month"]
 Used = dict[str, dict[str, Any]]
@@ -109,9 +116,9 @@ def _add_feast(
     # the ttl is applied per trip, below
     values = client.reader.read(rows, refs, apply_ttl=False, deadline=deadline)
     for trip, row, cells, (used, warnings) in zip(trips, rows, values, assembled, strict=True):
-        start = _start(trip, now)
+        age_cells([cells], refs, _start(trip, now), apply_ttl)
         for ref in refs:
-            cell = _as_of(cells[ref.name], ref, start, apply_ttl)
+            cell = cells[ref.name]
             usable = cell.status == PRESENT and cell.value is not None
             used[ref.name] = {
                 "value": cell.value,
@@ -131,18 +138,6 @@ def _add_feast(
                     f"{ref.name}: {ref.view}'s value is {_span(-cell.age_seconds)} newer than the "
                     "trip start: not what training would have seen; used"
                 )
-
-
-def _as_of(cell: FeatureValue, ref: FeatureRef, start: datetime, apply_ttl: bool) -> FeatureValue:
-    """The cell aged from the trip's start; past the view's ttl it is OUTSIDE_MAX_AGE, exactly
-    when Feast's point-in-time join would give training a null (a ttl of 0 never expires)."""
-    if cell.event_timestamp is None:
-        return cell
-    cell.age_seconds = (start - cell.event_timestamp).total_seconds()
-    ttl = ref.spec.ttl.total_seconds() if ref.spec.ttl else 0
-    if apply_ttl and ttl and cell.age_seconds > ttl and cell.status == PRESENT:
-        cell.status = OUTSIDE_MAX_AGE
-    return cell
 
 
 def _why_missing(ref: FeatureRef, cell: FeatureValue, row: dict[str, Any]) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from taxi_platform.store.online.model import (
     UnknownFeatureError,
     ViewSpec,
 )
-from taxi_platform.store.online.reader import OnlineReader, StoreReader, store_reader
+from taxi_platform.store.online.reader import OnlineReader, StoreReader, age_cells, store_reader
 
 __all__ = [
     "NOT_FOUND",
@@ -31,5 +31,6 @@ __all__ = [
     "StoreReader",
     "UnknownFeatureError",
     "ViewSpec",
+    "age_cells",
     "store_reader",
 ]

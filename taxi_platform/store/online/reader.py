@@ -152,13 +152,14 @@ class OnlineReader:
         cells = self._store.read(rows, refs, timeout)
         if cells and refs:
             ttl = self.apply_ttl if apply_ttl is None else apply_ttl
-            _age_cells(cells, refs, now or datetime.now(UTC), ttl)
+            age_cells(cells, refs, now or datetime.now(UTC), ttl)
         return cells
 
 
-def _age_cells(cells: Cells, refs: Sequence[FeatureRef], now: datetime, apply_ttl: bool) -> None:
+def age_cells(cells: Cells, refs: Sequence[FeatureRef], now: datetime, apply_ttl: bool) -> None:
     """Set each cell's age; with ``apply_ttl``, PRESENT cells older than their view's ttl
-    become OUTSIDE_MAX_AGE (a view with no ttl, or ttl 0, never expires)."""
+    become OUTSIDE_MAX_AGE (a view with no ttl, or ttl 0, never expires). Predictions call it
+    once per trip with the trip's start as ``now``, as training's point-in-time join judges."""
     plan = [
         (ref.name, ref.spec.ttl.total_seconds() if apply_ttl and ref.spec.ttl else None)
         for ref in refs
