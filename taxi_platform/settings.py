@@ -17,11 +17,13 @@ from taxi_platform.errors import PlatformError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-Profile = Literal["sqlite", "redis"]
+Profile = Literal["sqlite", "redis", "spark"]
 PROFILE_YAML: dict[str, str] = {
     "sqlite": "feature_store.yaml",
     "redis": "feature_store.redis.yaml",
+    "spark": "feature_store.spark.yaml",  # Spark offline store + engine, Redis online
 }
+SPARK_YAML = PROFILE_YAML["spark"]
 
 
 class Settings(BaseSettings):
@@ -36,6 +38,10 @@ class Settings(BaseSettings):
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     redis_type: Literal["redis", "redis_cluster"] = "redis"
+    # Redis Cluster: Feast's connection string "host:port,host:port,..." (empty: redis_host:port)
+    redis_cluster_nodes: str = ""
+    # Materialization into Redis: Feast's local engine, or the vectorized writer (same bytes)
+    materialize_writer: Literal["feast", "vectorized"] = "feast"
     online_apply_ttl: bool = True  # online cells older than their view's ttl: OUTSIDE_MAX_AGE
     tfx_version: str = "1.16.0"
     generator_seed: int = 42
@@ -55,6 +61,16 @@ class Settings(BaseSettings):
     api_max_batch_trips: int = 1000
     api_max_historical_rows: int = 100_000  # parquet/arrow answers; JSON keeps max_entities
     api_expose_internals: bool = False  # registry path, Redis host:port without a key
+
+    # Streamlit dashboard (ui/): it talks only to the feature API and Airflow's REST API
+    ui_port: int = 8501
+    ui_api_url: str = ""  # empty: http://TAXI_API_HOST:TAXI_API_PORT
+    ui_api_key: str = ""  # sent as X-API-Key (needed with TAXI_API_READ_AUTH=true)
+    ui_airflow_url: str = ""  # empty: http://TAXI_AIRFLOW_HOST:TAXI_AIRFLOW_PORT
+    ui_airflow_user: str = "admin"
+    ui_airflow_password: str = ""  # empty: the embedded Airflow's generated admin password
+    ui_timeout_seconds: float = 10.0  # per call to the API or Airflow
+    ui_refresh_seconds: float = 10.0  # the real-time page's auto refresh
 
     # Models: the TFX Pusher writes versioned SavedModels here; the API serves the newest
     serving_model_dir: Path | None = None
@@ -94,6 +110,37 @@ class Settings(BaseSettings):
     registry_backups_kept: int = 7
     alert_webhook_url: str = ""
     alert_webhook_timeout_seconds: float = 5.0
+
+    # Real-time area features from Kafka (taxi_platform/stream; README "Real-time features").
+    # Any Kafka cluster: bootstrap servers plus librdkafka security settings.
+    stream_bootstrap_servers: str = "127.0.0.1:9092"
+    stream_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    stream_sasl_mechanism: str = ""  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 with SASL_*
+    stream_sasl_username: str = ""
+    stream_sasl_password: str = ""
+    stream_ssl_ca_location: str = ""
+    stream_events_topic: str = "taxi.area-events"
+    stream_dead_letter_topic: str = "taxi.area-events.dead-letter"
+    stream_partitions: int = 4
+    stream_group: str = "taxi-area-features"
+    stream_window_minutes: float = 15.0
+    stream_lateness_seconds: float = 120.0  # late events within this update their window
+    stream_commit_interval_seconds: float = 0.25  # push + commit cadence (freshness bound)
+    stream_backoff_max_seconds: float = 30.0  # online store down: retry, doubling up to this
+    stream_health_host: str = "127.0.0.1"
+    stream_health_port: int = 8095  # /health and /metrics of `taxi-platform stream process`
+    stream_weather_seed: int = 7
+    stream_weather_every_seconds: float = 60.0  # producer: one weather event per area this often
+    stream_broker_port: int = 9092  # the local Tansu broker of scripts/services.sh
+
+    # Spark (README "Spark profile"): the spark profile's offline store and materialization
+    # engine, and `features --engine spark`. A cluster is a master URL (spark://host:7077).
+    feature_engine: Literal["duckdb", "spark"] = "duckdb"  # what computes the batch features
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "1g"
+    spark_shuffle_partitions: int = 4  # small data per partition on 2 cores; raise on a cluster
 
     @cached_property
     def feature_repo(self) -> Path:
@@ -154,7 +201,19 @@ class Settings(BaseSettings):
         return f"http://{self.airflow_host}:{self.airflow_port}"
 
     @cached_property
+    def ui_api_base(self) -> str:
+        """The feature API the dashboard calls (TAXI_UI_API_URL, else this API's own address)."""
+        return (self.ui_api_url or self.api_url).rstrip("/")
+
+    @cached_property
+    def ui_airflow_base(self) -> str:
+        """The Airflow REST API the dashboard calls (TAXI_UI_AIRFLOW_URL, else the embedded one)."""
+        return (self.ui_airflow_url or self.airflow_url).rstrip("/")
+
+    @cached_property
     def redis_connection_string(self) -> str:
+        if self.redis_type == "redis_cluster" and self.redis_cluster_nodes:
+            return self.redis_cluster_nodes
         return f"{self.redis_host}:{self.redis_port}"
 
     @cached_property

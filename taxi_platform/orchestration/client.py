@@ -83,5 +83,14 @@ class AirflowClient:
     def run_ids(self, dag_id: str) -> list[str]:
         return [r["dag_run_id"] for r in self._call("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]]
 
+    def runs(self, dag_id: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The newest ``limit`` runs of a DAG, newest first (the API's DAGRun objects)."""
+        params = {"order_by": "-run_after", "limit": limit}
+        return self._call("GET", f"/dags/{dag_id}/dagRuns", params=params)["dag_runs"]
+
+    def dags(self) -> list[dict[str, Any]]:
+        """Every DAG the API server knows (the API's DAG objects: dag_id, is_paused, ...)."""
+        return self._call("GET", "/dags", params={"limit": 100})["dags"]
+
     def dag_ids(self) -> list[str]:
         return sorted(d["dag_id"] for d in self._call("GET", "/dags")["dags"])
