@@ -144,7 +144,7 @@ class FeastClient:
         if request.push_source_name not in sources:
             raise UnknownFeatureError("push source", request.push_source_name, sorted(sources))
         view = next(
-            v for v in self.store.list_feature_views()
+            v for v in self.store.list_all_feature_views()
             if getattr(v.stream_source, "name", None) == request.push_source_name
         )  # fmt: skip
         required = {*view.join_keys, "event_timestamp", *(f.name for f in view.features)}

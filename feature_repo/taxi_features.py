@@ -5,11 +5,26 @@ taxi_platform/features/sql); the real-time table is fed through the push source.
 """
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
-from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
+from feast import (
+    Entity,
+    FeatureService,
+    FeatureView,
+    Field,
+    FileSource,
+    KafkaSource,
+    PushSource,
+    StreamFeatureView,
+    ValueType,
+)
+from feast.data_format import JsonFormat
+from feast.data_source import DataSource
 from feast.types import Float32, Int32, Int64, String
+
+from taxi_platform.settings import load_settings
 
 OWNER = "mlops@chicago-taxi.example"
 # Absolute, because Feast's duckdb offline store resolves relative paths against the process's
@@ -39,13 +54,31 @@ company = Entity(
 )
 
 
-def _source(table: str) -> FileSource:
-    return FileSource(
-        name=f"{table}_source",
-        path=str(OFFLINE / f"{table}.parquet"),
-        timestamp_field="event_timestamp",
-        created_timestamp_column="created_timestamp",
-        description=f"Parquet table {table} in the offline store.",
+def _parquet(name: str, path: Path, description: str) -> DataSource:
+    """The same Parquet files as a FileSource, or as a SparkSource under the spark profile
+    (Feast's Spark offline store reads only SparkSources); taxi_platform exports the choice."""
+    kind = os.environ.get("TAXI_FEAST_SOURCE", "file")
+    common = {
+        "name": name,
+        "path": str(path),
+        "timestamp_field": "event_timestamp",
+        "created_timestamp_column": "created_timestamp",
+        "description": description,
+    }
+    if kind == "spark":
+        from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import (
+            SparkSource,
+        )
+
+        return SparkSource(file_format="parquet", **common)
+    return FileSource(**common)
+
+
+def _source(table: str) -> DataSource:
+    return _parquet(
+        f"{table}_source",
+        OFFLINE / f"{table}.parquet",
+        f"Parquet table {table} in the offline store.",
     )
 
 
@@ -126,13 +159,37 @@ company_features = FeatureView(
     tags={"team": "mlops", "type": "batch", "granularity": "daily"},
 )
 
+# Real-time area conditions (taxi_platform/stream): the processor reads area events from
+# Kafka, windows them per pickup area and pushes the features through the push source, online
+# every checkpoint and offline when a window closes, into the same Parquet table.
+area_realtime_table = _source("area_realtime_features")
+_stream = load_settings()
+area_events = KafkaSource(
+    name="area_events",
+    kafka_bootstrap_servers=_stream.stream_bootstrap_servers,
+    topic=_stream.stream_events_topic,
+    timestamp_field="event_time_ms",
+    # the JSON Schema (taxi_platform/stream/schemas/area_event.v1.json) as Spark DDL
+    message_format=JsonFormat(
+        schema_json="schema_version INT, event_id STRING, kind STRING, area_id BIGINT, "
+        "event_time_ms BIGINT, trip_id STRING, dropoff_area_id BIGINT, trip_miles DOUBLE, "
+        "trip_seconds INT, fare DOUBLE, condition STRING, temperature_f DOUBLE"
+    ),
+    batch_source=area_realtime_table,
+    watermark_delay_threshold=timedelta(seconds=_stream.stream_lateness_seconds),
+    description="Trip and weather events keyed by pickup area: what the stream processor "
+    "reads (`taxi-platform stream process`).",
+    owner=OWNER,
+)
 area_realtime_push = PushSource(
     name="area_realtime_push",
-    batch_source=_source("area_realtime_features"),
+    batch_source=area_realtime_table,
     description="Real-time area conditions pushed by the stream processor or the API.",
 )
 
-area_realtime_features = FeatureView(
+# A StreamFeatureView fed through the push source: Feast's push API finds views by their push
+# source, so the Kafka source above documents the stream and the push source receives it.
+area_realtime_features = StreamFeatureView(
     name="area_realtime_features",
     entities=[area],
     ttl=timedelta(hours=2),
@@ -167,7 +224,8 @@ area_realtime_features = FeatureView(
     source=area_realtime_push,
     online=True,
     owner=OWNER,
-    description="Stream-computed area conditions; fresh for two hours.",
+    description="Stream-computed area conditions over 15-minute windows; fresh for two "
+    "hours (ttl), then OUTSIDE_MAX_AGE online and null in point-in-time joins.",
     tags={"team": "mlops", "type": "stream", "granularity": "minutes"},
 )
 
@@ -202,12 +260,10 @@ transformed_features = FeatureView(
             role="label",
         ),
     ],
-    source=FileSource(
-        name="transformed_features_source",
-        path=str(TRANSFORMED / "*" / "*.parquet"),  # split=<split>/part-N.parquet
-        timestamp_field="event_timestamp",
-        created_timestamp_column="created_timestamp",
-        description="TFX Transform output written by the FeastPusher component.",
+    source=_parquet(
+        "transformed_features_source",
+        TRANSFORMED / "*" / "*.parquet",  # split=<split>/part-N.parquet
+        "TFX Transform output written by the FeastPusher component.",
     ),
     owner=OWNER,
     description="The TFX pipeline's transformed features, pushed by FeastPusher.",

@@ -62,5 +62,5 @@ async def _check(probe: Awaitable[object], seconds: float) -> tuple[str, str]:
 def _read_offline(client: FeastClient) -> None:
     """Every batch view's Parquet table can be opened and read."""
     con = connect()
-    for view in client.store.list_feature_views():
+    for view in client.store.list_all_feature_views():
         con.execute("SELECT count(*) FROM read_parquet(?)", [view.batch_source.path]).fetchone()

@@ -48,7 +48,7 @@ def materialize(
 ) -> MaterializeJob:  # fmt: skip
     """Start a materialization in the background; follow it at the returned job URL."""
     if body.feature_views:
-        known = {view.name for view in client.store.list_feature_views()}
+        known = {view.name for view in client.store.list_all_feature_views()}
         unknown = sorted(set(body.feature_views) - known)
         if unknown:
             raise UnknownFeatureError("feature view", unknown[0], sorted(known))

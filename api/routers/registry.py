@@ -39,7 +39,7 @@ def info(request: Request, client: FeastClient = Depends(get_client)) -> StoreIn
         online_store=config.online_store.type,
         offline_store=config.offline_store.type,
         registry=str(registry) if internals else registry.name,
-        feature_views=len(store.list_feature_views()),
+        feature_views=len(store.list_all_feature_views()),
         feature_services=len(store.list_feature_services()),
         entities=len(store.list_entities()),
     )
@@ -50,7 +50,7 @@ def stats(client: FeastClient = Depends(get_client)) -> StoreStats:
     """Rows, entities and event-time range of each view's offline table; last materialization."""
     return StoreStats(
         feature_views={
-            view.name: _view_stats(client, view) for view in client.store.list_feature_views()
+            view.name: _view_stats(client, view) for view in client.store.list_all_feature_views()
         }
     )
 
@@ -60,7 +60,7 @@ def feature_views(
     request: Request, client: FeastClient = Depends(get_client)
 ) -> list[FeatureViewInfo]:
     internals = has_key(client.settings, request.headers.get("x-api-key"))
-    return [_view_info(view, internals) for view in client.store.list_feature_views()]
+    return [_view_info(view, internals) for view in client.store.list_all_feature_views()]
 
 
 @router.get(
@@ -69,7 +69,7 @@ def feature_views(
 def feature_view(
     name: str, request: Request, client: FeastClient = Depends(get_client)
 ) -> FeatureViewInfo:
-    views = {view.name: view for view in client.store.list_feature_views()}
+    views = {view.name: view for view in client.store.list_all_feature_views()}
     if name not in views:
         raise UnknownFeatureError("feature view", name, sorted(views))
     return _view_info(views[name], has_key(client.settings, request.headers.get("x-api-key")))

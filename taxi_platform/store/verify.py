@@ -21,7 +21,7 @@ def problems(settings: Settings) -> list[str]:
     check_online_store(settings)
     store = open_store(settings)
     found = []
-    missing_views = EXPECTED_VIEWS - {v.name for v in store.list_feature_views()}
+    missing_views = EXPECTED_VIEWS - {v.name for v in store.list_all_feature_views()}
     if missing_views:
         found.append(f"feature views not registered: {sorted(missing_views)}; run feast apply")
     missing_services = EXPECTED_SERVICES - {s.name for s in store.list_feature_services()}

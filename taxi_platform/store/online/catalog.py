@@ -33,7 +33,7 @@ class Catalog:
         """Every view with entities (entity-less views are not supported) and every service."""
         versioning = store.config.registry.enable_online_feature_view_versioning
         views: dict[str, dict[str, FeatureRef]] = {}
-        for fv in store.list_feature_views(allow_cache=True):
+        for fv in store.list_all_feature_views(allow_cache=True):
             if fv.join_keys and fv.name not in views:
                 views[fv.name] = _features(fv, compute_versioned_name(fv, versioning))
         services = {
