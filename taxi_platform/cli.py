@@ -16,6 +16,7 @@ from rich.table import Table
 
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings, load_settings
+from taxi_platform.stream.cli import stream_group
 
 console = Console(stderr=False)
 
@@ -372,6 +373,10 @@ def registry_restore_cmd(file: Path) -> None:
 
     done = restore(_settings(), file)
     console.print(f"restored {done.feature_views} feature views of {done.project} from {file}")
+
+
+# `taxi-platform stream ...`: real-time area features from Kafka (taxi_platform/stream)
+cli.add_command(stream_group)
 
 
 def main() -> None:
