@@ -351,6 +351,15 @@ def airflow_trigger_cmd(
         console.print_json(data=client.return_value(dag_id, run_id, task))
 
 
+@cli.command("ui")
+@click.option("--port", type=int, help="Port (default TAXI_UI_PORT, 8501).")
+def ui_cmd(port: int | None) -> None:
+    """The Streamlit dashboard (ui/streamlit_app.py) on the feature API; Ctrl-C stops it."""
+    from taxi_platform.dashboard import run_dashboard
+
+    run_dashboard(_settings(), port)
+
+
 @cli.group("registry")
 def registry_group() -> None:
     """Back the Feast registry up, or restore a backup (checked before the live one changes)."""
