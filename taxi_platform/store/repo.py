@@ -7,33 +7,42 @@ import sys
 
 import redis
 from feast import FeatureStore
+from redis.exceptions import RedisClusterException
 
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
+from taxi_platform.store.redis_wire import connect
 
 
 def export_profile_env(settings: Settings) -> None:
-    """Export the variables feature_store.redis.yaml reads, so Feast and its CLI see settings."""
+    """Export the variables the yaml files and taxi_features.py read, so Feast sees settings.
+
+    Spark's Python workers run ``PYSPARK_PYTHON`` (default: ``python3`` on PATH, which lacks
+    Feast), so it is this interpreter unless set.
+    """
     os.environ["TAXI_REDIS_CONNECTION_STRING"] = settings.redis_connection_string
     os.environ["TAXI_REDIS_TYPE"] = settings.redis_type
+    os.environ["TAXI_FEAST_SOURCE"] = "spark" if settings.profile == "spark" else "file"
+    os.environ["TAXI_SPARK_MASTER"] = settings.spark_master
+    os.environ["TAXI_SPARK_DRIVER_MEMORY"] = settings.spark_driver_memory
+    os.environ["TAXI_SPARK_SHUFFLE_PARTITIONS"] = str(settings.spark_shuffle_partitions)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: no hostname lookup
 
 
 def check_online_store(settings: Settings) -> None:
     """Fail early, in one line, when the Redis profile is chosen and Redis does not answer."""
-    if settings.profile != "redis":
+    if settings.profile not in ("redis", "spark"):  # the spark profile serves from Redis
         return
-    client = redis.Redis(
-        host=settings.redis_host, port=settings.redis_port, socket_connect_timeout=2
-    )
     try:
+        client = connect(settings.redis_connection_string, settings.redis_type, timeout=2)
         client.ping()
-    except redis.RedisError as exc:
+    except (redis.RedisError, RedisClusterException) as exc:
         raise PlatformError(
             f"Redis at {settings.redis_connection_string} does not answer ({exc}); "
             "start it with scripts/start_feast.sh or set TAXI_REDIS_HOST/TAXI_REDIS_PORT"
         ) from None
-    finally:
-        client.close()
+    client.close()
 
 
 def open_store(settings: Settings) -> FeatureStore:

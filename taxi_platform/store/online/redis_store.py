@@ -1,10 +1,11 @@
-"""Redis (single node) read in Feast's layout: one pipelined round trip per request.
+"""Redis (one node or a cluster) read in Feast's layout: one pipelined round trip per request.
 
 One HMGET per entity hash, holding the fields of every requested view on that entity, all
-commands sent in one write. ``timeout`` bounds connects and replies and nothing is retried, so a
-down or hung Redis fails fast with ``redis.RedisError``; a read's own ``timeout`` (the time left
-to a request's deadline) lowers that bound for the read, so a read abandoned at its deadline
-does not hold its thread past it.
+commands sent in one write per node (taxi_platform.store.redis_wire). ``timeout`` bounds
+connects and replies and nothing is retried, so a down or hung Redis (or cluster master) fails
+fast with ``redis.RedisError``; a read's own ``timeout`` (the time left to a request's
+deadline) lowers that bound for the read, so a read abandoned at its deadline does not hold its
+thread past it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
-import redis
 from feast import FeatureStore
 from google.protobuf.timestamp_pb2 import Timestamp
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from taxi_platform.store.feast_compat import redis_connection
 from taxi_platform.store.online.keys import redis_fields, redis_hash_key
 from taxi_platform.store.online.model import FeatureRef
 from taxi_platform.store.online.native import NativeStore, Request, Row, event_time, python_value
+from taxi_platform.store.redis_wire import connect, execute
 
 
 class RedisStore(NativeStore):
@@ -36,19 +34,9 @@ class RedisStore(NativeStore):
 
     def __init__(self, store: FeatureStore, timeout: float, missing_as_not_found: bool) -> None:
         super().__init__(store.config.entity_key_serialization_version)
-        nodes, params = redis_connection(store.config.online_store.connection_string)
-        params.update(socket_timeout=timeout, socket_connect_timeout=timeout)
         self.timeout = timeout
-        # No retries: redis-py's default retries 3 times with up to 10 s backoff, which would
-        # turn a down store into a slow request instead of a fast error. No CLIENT SETINFO on
-        # connect: its reply would wait the full timeout on a hung server, before a read's own.
-        self.client = redis.Redis(
-            host=nodes[0]["host"],
-            port=int(nodes[0]["port"]),
-            retry=Retry(NoBackoff(), 0),
-            driver_info=None,
-            **params,
-        )
+        online = store.config.online_store
+        self.client = connect(online.connection_string, online.redis_type, timeout)
         self.project = store.config.project
         self.missing_as_not_found = missing_as_not_found
 
@@ -57,14 +45,16 @@ class RedisStore(NativeStore):
         by_keys: dict[tuple[bytes, ...], list[str]] = {}
         for view_name, (_, keys, _) in request.items():
             by_keys.setdefault(tuple(keys), []).append(view_name)
-        packed = []
+        packed: list[bytes] = []
+        hash_keys: list[bytes] = []
         for keys, view_names in by_keys.items():
             fields = []
             for view_name in view_names:
                 spec, _, refs = request[view_name]
                 fields += _fields(spec.storage_name, tuple(ref.name for ref in refs))
-            packed += _pack_hmgets([redis_hash_key(key, self.project) for key in keys], fields)
-        replies = iter(self._execute(packed, timeout))
+            hash_keys += [redis_hash_key(key, self.project) for key in keys]
+            packed += _pack_hmgets(hash_keys[len(packed) :], fields)
+        replies = iter(execute(self.client, packed, hash_keys, timeout, self.timeout))
         out: dict[str, dict[bytes, Row]] = {name: {} for name in request}
         for keys, view_names in by_keys.items():
             for key in keys:
@@ -81,31 +71,6 @@ class RedisStore(NativeStore):
                     )
                     offset = end + 1
         return out
-
-    def _execute(self, packed: list[bytes], timeout: float | None) -> list[list]:
-        """Send all commands in one write and read their replies on one pooled connection.
-
-        What redis-py's Pipeline does, minus its per-command bookkeeping (about half of its
-        cost for small requests). A failed or interrupted connection is dropped, not reused.
-        ``timeout`` below the reader's applies to this connection for this call only.
-        """
-        if timeout is not None and timeout <= 0:
-            raise redis.TimeoutError("the read's deadline passed before it started")
-        lowered = timeout is not None and timeout < self.timeout
-        pool = self.client.connection_pool
-        conn = pool.get_connection()
-        try:
-            if lowered:
-                conn.update_current_socket_timeout(timeout)
-            conn.send_packed_command([b"".join(packed)])
-            return [conn.read_response() for _ in packed]
-        except BaseException:
-            conn.disconnect()
-            raise
-        finally:
-            if lowered:
-                conn.update_current_socket_timeout(self.timeout)  # no-op once disconnected
-            pool.release(conn)
 
     def close(self) -> None:
         self.client.close()
