@@ -41,10 +41,10 @@ def check_health(
         )
         baseline = {
             view.name: view_stats(store, view, before, settings.monitoring_bins)
-            for view in store.list_feature_views()
+            for view in store.list_all_feature_views()
         }
     run = last_materialization(settings, MATERIALIZE_TASKS)
-    runs = {view.name: run for view in store.list_feature_views() if view.online and run}
+    runs = {view.name: run for view in store.list_all_feature_views() if view.online and run}
     report = build_report(
         settings, store, window, now, baseline, model.model_version if model else None, runs
     )

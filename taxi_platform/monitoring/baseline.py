@@ -50,7 +50,7 @@ def save_training_baseline(
         raise PlatformError(f"no model version {version!r} under {settings.model_dir}")
     con = connect()
     rows = con.read_csv(str(csv), header=True)
-    views = {v.name: v for v in store.list_feature_views()}
+    views = {v.name: v for v in store.list_all_feature_views()}
     stats: dict[str, dict[str, FeatureStats]] = {}
     for projection in store.get_feature_service(service).feature_view_projections:
         kinds = feature_kinds(views[projection.name])

@@ -1,22 +1,20 @@
 """One health report: each feature view's statistics, drift and freshness, and its alerts.
 
 Statistics cover the view's offline table (its batch source's Parquet) over a time window.
-Freshness is read from the registry and the offline store: the newest event time among the
-rows materialization has moved online (event time <= the view's last materialized end; every
-row of a push view, which is written online as it arrives), and that end itself.
+Freshness is the age of the newest event time the online store serves (read through the
+platform's online reader, see online_age), with the view's last materialization interval from
+the registry.
 """
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
-from duckdb import ColumnExpression
 from feast import FeatureStore, FeatureView
 from feast.types import Float32, String
 
-from taxi_platform.duck import connect, read_parquet
+from taxi_platform.duck import connect
 from taxi_platform.monitoring import alerts, drift
 from taxi_platform.monitoring.models import (
     FeatureStats,
@@ -26,8 +24,10 @@ from taxi_platform.monitoring.models import (
     ViewHealth,
     Window,
 )
-from taxi_platform.monitoring.stats import parquet_window, profile, utc_constant
+from taxi_platform.monitoring.online_age import as_utc, newest_online_event, table_path
+from taxi_platform.monitoring.stats import parquet_window, profile
 from taxi_platform.settings import Settings
+from taxi_platform.store.online import OnlineReader
 
 Baseline = Mapping[str, Mapping[str, FeatureStats]]  # view -> feature -> statistics
 
@@ -39,13 +39,6 @@ def feature_kinds(view: FeatureView) -> dict[str, str]:
 
 def float32_features(view: FeatureView) -> set[str]:
     return {f.name for f in view.features if f.dtype == Float32}
-
-
-def table_path(store: FeatureStore, view: FeatureView) -> str | None:
-    """The view's offline Parquet (file or glob), None while no file holds it."""
-    source = view.batch_source
-    path = source.get_uri_for_file_path(store.repo_path, source.path)
-    return path if glob.glob(path) else None
 
 
 def view_stats(
@@ -64,25 +57,29 @@ def view_stats(
     return profile(con, rows, feature_kinds(view), baseline, bins, float32=float32_features(view))
 
 
-def freshness(store: FeatureStore, view: FeatureView, now: datetime, slo: float) -> Freshness:
-    """Age of the newest servable event time of ``view`` against its SLO."""
-    end = _utc(view.most_recent_end_time)
-    path = table_path(store, view)
-    newest = None
-    if path is not None and (end is not None or view.stream_source is not None):
-        con = connect()  # kept: its relations need it open
-        rows = read_parquet(con, path)
-        if view.stream_source is None:
-            rows = rows.filter(ColumnExpression("event_timestamp") <= utc_constant(end))
-        newest = _utc(rows.aggregate("max(event_timestamp)").fetchall()[0][0])
+def freshness(
+    reader: OnlineReader, store: FeatureStore, view: FeatureView, now: datetime, slo: float
+) -> Freshness:
+    """Age of the newest event time ``view`` serves online, against its SLO."""
+    newest = newest_online_event(reader, store, view)
     age = (now - newest).total_seconds() if newest is not None else None
+    start, end = last_interval(view)
     return Freshness(
         newest_event=newest,
         age_seconds=age,
         slo_seconds=slo,
         ok=age is not None and age <= slo,
+        last_materialized_start=start,
         last_materialized_end=end,
     )
+
+
+def last_interval(view: FeatureView) -> tuple[datetime | None, datetime | None]:
+    """The registry's latest materialization interval of ``view`` (the one ending last)."""
+    if not view.materialization_intervals:
+        return None, as_utc(view.most_recent_end_time)
+    start, end = max(view.materialization_intervals, key=lambda interval: interval[1])
+    return as_utc(start), as_utc(end)
 
 
 def build_report(
@@ -97,26 +94,23 @@ def build_report(
     """Every view's health over ``window``; drift against ``baseline`` where it has the
     feature; ``runs`` is the last materialization run of each view (task events)."""
     views: dict[str, ViewHealth] = {}
-    for view in store.list_feature_views():
-        known = (baseline or {}).get(view.name, {})
-        features = view_stats(store, view, window, settings.monitoring_bins, known)
-        for name, stats in features.items():
-            if name in known:
-                limit = alerts.drift_threshold(settings, view.name, name, stats.kind)
-                stats.drift = drift.compare(known[name], stats, limit)
-        slo = alerts.freshness_slo(settings, view.name)
-        views[view.name] = ViewHealth(
-            freshness=freshness(store, view, now, slo),
-            last_materialization=(runs or {}).get(view.name),
-            features=features,
-        )
+    reader = OnlineReader(store)
+    try:
+        for view in store.list_all_feature_views():
+            known = (baseline or {}).get(view.name, {})
+            features = view_stats(store, view, window, settings.monitoring_bins, known)
+            for name, stats in features.items():
+                if name in known:
+                    limit = alerts.drift_threshold(settings, view.name, name, stats.kind)
+                    stats.drift = drift.compare(known[name], stats, limit)
+            slo = alerts.freshness_slo(settings, view.name)
+            views[view.name] = ViewHealth(
+                freshness=freshness(reader, store, view, now, slo),
+                last_materialization=(runs or {}).get(view.name),
+                features=features,
+            )
+    finally:
+        reader.close()
     report = HealthReport(generated_at=now, window=window, model_version=model_version, views=views)
     report.alerts = alerts.evaluate(settings, report, now)
     return report
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """Feast and DuckDB hand back naive or aware datetimes; the report's are aware UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

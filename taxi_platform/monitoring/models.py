@@ -49,6 +49,7 @@ class Freshness(BaseModel):
     age_seconds: float | None
     slo_seconds: float
     ok: bool
+    last_materialized_start: datetime | None = None  # the registry's latest interval
     last_materialized_end: datetime | None
 
 
