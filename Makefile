@@ -17,6 +17,7 @@ services: setup  ## start the backing services the tests need (Redis, PostgreSQL
 	scripts/services.sh start redis
 	scripts/services.sh start postgres
 	scripts/ensure_package.sh chromium
+	scripts/ensure_package.sh java openjdk-17-jre-headless  # Spark (the spark profile's tests)
 
 lint: setup
 	.venv/bin/ruff check .

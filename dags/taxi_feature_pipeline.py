@@ -30,8 +30,22 @@ with DAG(
         "source": Param("sample", enum=["sample", "synthetic"], description="Trips to load"),
         "synthetic_trips": Param(100_000, type="integer", minimum=1, maximum=50_000_000),
         "synthetic_days": Param(30, type="integer", minimum=1, description="Timeline length"),
+        "profile": Param(
+            SETTINGS.profile,
+            enum=["sqlite", "redis", "spark"],
+            description="Feature store profile (default TAXI_PROFILE)",
+        ),
+        "feature_engine": Param(
+            SETTINGS.feature_engine,
+            enum=["duckdb", "spark"],
+            description="What computes the batch features (default TAXI_FEATURE_ENGINE)",
+        ),
     },
 ) as dag:
+
+    def run_settings(params: dict[str, Any]):
+        """TAXI_* settings with this run's profile and feature engine."""
+        return load_settings(profile=params["profile"], feature_engine=params["feature_engine"])
 
     @task
     def load_trips(params: dict[str, Any], dag_run=None) -> dict[str, Any]:
@@ -43,7 +57,7 @@ with DAG(
         from taxi_platform.data.generator import SYNTHETIC_SOURCE, write_interval
         from taxi_platform.jobs.feature_job import ingest_step
 
-        settings = load_settings()
+        settings = run_settings(params)
         summary = ingest_step(settings)
         if params["source"] == "synthetic":
             run_at = dag_run.logical_date or dag_run.run_after
@@ -57,30 +71,30 @@ with DAG(
         return summary
 
     @task
-    def compute_features(trips: dict[str, Any]) -> dict[str, Any]:
+    def compute_features(trips: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         from taxi_platform.jobs.feature_job import features_step
 
-        return features_step(load_settings())
+        return features_step(run_settings(params))
 
     @task
-    def feast_apply(features: dict[str, Any]) -> dict[str, Any]:
+    def feast_apply(features: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         from taxi_platform.jobs.feature_job import apply_step
 
-        return apply_step(load_settings())
+        return apply_step(run_settings(params))
 
     @task(on_success_callback=on_materialize_success, on_failure_callback=on_task_failure)
-    def materialize(applied: dict[str, Any]) -> dict[str, Any]:
+    def materialize(applied: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         from taxi_platform.jobs.feature_job import materialize_step
 
-        return materialize_step(load_settings())
+        return materialize_step(run_settings(params))
 
     @task
-    def verify(materialized: dict[str, Any]) -> list[dict[str, Any]]:
+    def verify(materialized: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
         """Fail the run unless the newest trips are served online."""
         from taxi_platform.errors import PlatformError
         from taxi_platform.store.verify import problems
 
-        found = problems(load_settings())
+        found = problems(run_settings(params))
         if found:
             raise PlatformError("; ".join(found))
         return [{"online_store": materialized["profile"], "ok": True}]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ensure_package.sh COMMAND [PACKAGE]: install a Debian package when COMMAND is missing.
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work
-# offline); the latency benchmarks drive wrk.
+# offline); the latency benchmarks drive wrk; Spark needs java (openjdk-17-jre-headless).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 command=${1:?usage: ensure_package.sh COMMAND [PACKAGE]}

@@ -67,7 +67,8 @@ def _utc(value: datetime | None) -> datetime | None:
     envvar="TAXI_PROFILE",
     default="sqlite",
     show_default=True,
-    help="Online store profile: sqlite (embedded) or redis.",
+    help="Feature store profile: sqlite (embedded), redis, or spark (Spark offline store and "
+    "engine, Redis online).",
 )
 @click.pass_context
 def cli(ctx: click.Context, profile: str) -> None:
@@ -136,12 +137,15 @@ def generate_cmd(
 
 
 @cli.command("features")
-def features_cmd() -> None:
-    """Compute the trip, area and company feature tables from the stored trips (DuckDB)."""
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]),
+              help="What runs the SQL (default TAXI_FEATURE_ENGINE, duckdb); spark: "
+              "TAXI_SPARK_MASTER, local[2] unless set.")  # fmt: skip
+def features_cmd(engine: str | None) -> None:
+    """Compute the trip, area and company feature tables from the stored trips."""
     from taxi_platform.features.compute import compute_features
 
     table = Table("table", "rows", "from", "to", "seconds", title="Batch features")
-    for r in compute_features(_settings()):
+    for r in compute_features(_settings(), engine):
         table.add_row(r.name, f"{r.rows:,}", str(r.start), str(r.end), f"{r.seconds:.2f}")
     console.print(table)
 

@@ -33,12 +33,12 @@ def read_trips(
     con: duckdb.DuckDBPyConnection, trips_dir: Path, view: str = "trips"
 ) -> duckdb.DuckDBPyRelation:
     """Every stored trip as the view ``view`` of ``con``, for parameterized SQL over it."""
-    trips = read_parquet(con, _stored_trips_glob(trips_dir))
+    trips = read_parquet(con, stored_trips_glob(trips_dir))
     trips.create_view(view)
     return trips
 
 
-def _stored_trips_glob(trips_dir: Path) -> str:
+def stored_trips_glob(trips_dir: Path) -> str:
     """Every stored trip file, whatever its source (sample or generator) and month; a readable
     error when no trip is stored yet (DuckDB's is not).
     """

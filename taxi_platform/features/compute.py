@@ -1,7 +1,8 @@
-"""Compute the batch feature tables from the stored trips with DuckDB and write them as Parquet.
+"""Compute the batch feature tables from the stored trips and write them as Parquet.
 
-The SQL lives in ``sql/*.sql`` and is portable to Spark SQL (Feast's spark offline store) so the
-same definitions scale beyond one machine; here DuckDB runs it over the month-partitioned trips.
+The SQL lives in ``sql/*.sql`` and is portable: DuckDB runs it over the month-partitioned trips
+on one machine (the default), Spark SQL runs the same files unchanged beyond one
+(``engine="spark"``, taxi_platform/features/spark_engine.py).
 """
 
 from __future__ import annotations
@@ -62,11 +63,21 @@ def feature_sql(name: str, trips: str = "trips") -> str:
     return text.replace("{trips}", trips)
 
 
-def compute_features(settings: Settings) -> list[TableReport]:
-    """Recompute every batch feature table; each file is replaced only when its SQL succeeds."""
+def compute_features(settings: Settings, engine: str | None = None) -> list[TableReport]:
+    """Recompute every batch feature table with ``engine`` (default TAXI_FEATURE_ENGINE);
+    each file is replaced only when its SQL succeeds."""
+    engine = engine or settings.feature_engine
     con = connect()
     _register_trips(con, settings)
-    reports = [_compute_table(con, settings, name) for name in FEATURE_TABLES]
+    if engine == "spark":
+        from taxi_platform.features.spark_engine import compute_tables_spark
+
+        timings = compute_tables_spark(settings, FEATURE_TABLES)
+        reports = [_report(con, settings, name, seconds) for name, seconds in timings]
+    elif engine == "duckdb":
+        reports = [_compute_table(con, settings, name) for name in FEATURE_TABLES]
+    else:
+        raise PlatformError(f"unknown feature engine {engine!r}; valid: duckdb, spark")
     ensure_realtime_table(settings)
     ensure_transformed_placeholder(settings)
     return reports
@@ -121,10 +132,17 @@ def _compute_table(con: duckdb.DuckDBPyConnection, settings: Settings, name: str
             raise PlatformError(f"computing {name} failed: {_first_line(exc)}") from None
 
     replace_file_atomically(path, write)
+    return _report(con, settings, name, time.perf_counter() - started)
+
+
+def _report(
+    con: duckdb.DuckDBPyConnection, settings: Settings, name: str, seconds: float
+) -> TableReport:
+    path = feature_table_path(settings, name)
     rows, start, end = con.execute(
         f"SELECT count(*), min(event_timestamp), max(event_timestamp) FROM '{path}'"
     ).fetchone()
-    return TableReport(name, path, rows, start, end, time.perf_counter() - started)
+    return TableReport(name, path, rows, start, end, seconds)
 
 
 def _first_line(exc: Exception) -> str:
