@@ -178,8 +178,8 @@ def test_registry_listings(api):
     assert {e["join_key"] for e in api.get("/feast/entities").json()} == {
         "trip_id", "area_id", "company_name"
     }  # fmt: skip
-    stats = api.get("/feast/stats").json()["feature_views"]
-    assert stats["trip_features"]["rows"] == 10_722
+    # statistics come from the feature health DAG's report (tests/test_monitoring.py)
+    assert "taxi_feature_health" in api.get("/feast/stats").json()["error"]
 
 
 def realtime_row(area_id: int, speed: float) -> dict:

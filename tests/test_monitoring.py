@@ -113,6 +113,36 @@ def test_statistics_equal_pandas(store: Settings) -> None:
     assert payment.distinct_other == counted.iloc[20:].sum()
 
 
+def test_feast_stats_serves_the_stored_reports_statistics(store: Settings) -> None:
+    window = full_window(store)
+    check_health(store, end=window.end, start=window.start)
+    stored = latest_report(store)
+    with TestClient(create_app(store)) as api:
+        answer = api.get("/feast/stats")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert datetime.fromisoformat(body["generated_at"]) == datetime.fromisoformat(
+        stored["generated_at"]
+    )  # the report's time: read, not computed now
+    assert body["feature_views"].keys() == stored["views"].keys()
+    for view, health in stored["views"].items():
+        assert body["feature_views"][view]["features"] == health["features"], view
+    trips = body["feature_views"]["trip_features"]["features"]
+    frame = pd.read_parquet(feature_table_path(store, "trip_features"))
+    inside = frame[(frame.event_timestamp >= window.start) & (frame.event_timestamp < window.end)]
+    fare, present = trips["fare"], inside["fare"].dropna()
+    assert (fare["count"], fare["null_rate"]) == (
+        len(inside),
+        pytest.approx(inside.fare.isna().mean()),
+    )
+    assert (fare["mean"], fare["stddev"]) == pytest.approx((present.mean(), present.std()))
+    assert (fare["min"], fare["max"]) == pytest.approx((present.min(), present.max()))
+    assert fare["quantiles"]["p50"] == pytest.approx(present.median())
+    assert sum(fare["histogram"]["counts"]) == len(present)
+    top = {v["value"]: v["count"] for v in trips["payment_type"]["top_values"]}
+    assert top == inside["payment_type"].value_counts().head(20).to_dict()
+
+
 def shift_trip_features(settings: Settings) -> None:
     """Fares three times higher and every payment by "Mobile": a deliberately drifted table."""
     path = feature_table_path(settings, "trip_features")
@@ -215,5 +245,6 @@ def test_no_report_yet_is_503(tmp_path, sample_csv) -> None:
     settings = load_settings(home=make_home(tmp_path / "home", sample_csv), profile="sqlite")
     apply_repo(settings)
     with TestClient(create_app(settings)) as api:
-        answer = api.get("/monitoring/alerts")
-        assert answer.status_code == 503 and "taxi_feature_health" in answer.json()["error"]
+        for path in ("/monitoring/alerts", "/feast/stats"):
+            answer = api.get(path)
+            assert answer.status_code == 503 and "taxi_feature_health" in answer.json()["error"]

@@ -25,7 +25,9 @@ from api.models.monitoring import (
     FeatureDrift,
     FreshnessAnswer,
     ReportStamp,
+    StoreStats,
     ViewHealthAnswer,
+    ViewStatistics,
 )
 from api.models.predictions import (
     BatchPrediction,
@@ -41,8 +43,6 @@ from api.models.registry import (
     FieldInfo,
     HealthReport,
     StoreInfo,
-    StoreStats,
-    ViewStats,
 )
 
 __all__ = [
@@ -72,6 +72,6 @@ __all__ = [
     "StoreStats",
     "TripRequest",
     "ViewHealthAnswer",
-    "ViewStats",
+    "ViewStatistics",
     "trip_start_parts",
 ]

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from taxi_platform.monitoring.models import Alert, Freshness, ViewHealth, Window
+from taxi_platform.monitoring.models import Alert, FeatureStats, Freshness, ViewHealth, Window
 
 
 class ReportStamp(BaseModel):
@@ -43,3 +43,14 @@ class FreshnessAnswer(ReportStamp):
 
 class AlertsAnswer(ReportStamp):
     alerts: list[Alert]
+
+
+class ViewStatistics(BaseModel):
+    freshness: Freshness
+    features: dict[str, FeatureStats]  # count, null rate, mean, stddev, ... per feature
+
+
+class StoreStats(ReportStamp):
+    """``GET /feast/stats``: every view's feature statistics over the report's window."""
+
+    feature_views: dict[str, ViewStatistics]

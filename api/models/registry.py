@@ -57,18 +57,6 @@ class StoreInfo(BaseModel):
     entities: int
 
 
-class ViewStats(BaseModel):
-    rows: int
-    entities: int
-    first_event: datetime | None
-    last_event: datetime | None
-    last_materialized: datetime | None
-
-
-class StoreStats(BaseModel):
-    feature_views: dict[str, ViewStats]
-
-
 class HealthReport(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str]

@@ -33,12 +33,15 @@ def latest(settings: Settings = Depends(get_settings)) -> HealthReport:
     report = load_latest(settings)
     if report is None:
         raise HTTPException(
-            503, "no feature health report yet; the taxi_feature_health DAG writes one hourly"
+            503,
+            "no feature health report yet: run the taxi_feature_health DAG (hourly; unpause or "
+            "trigger it in Airflow), then ask again",
         )
     return report
 
 
-def _stamp(report: HealthReport) -> dict:
+def stamp(report: HealthReport) -> dict:
+    """The report's time, window and model: how old and against what an answer is."""
     return {
         "generated_at": report.generated_at,
         "window": report.window,
@@ -53,7 +56,7 @@ def view_health(view: str, report: HealthReport = Depends(latest)) -> ViewHealth
     """Statistics, drift and freshness of one feature view's features."""
     if view not in report.views:
         raise UnknownFeatureError("feature view", view, sorted(report.views))
-    return ViewHealthAnswer(**_stamp(report), view=view, health=report.views[view])
+    return ViewHealthAnswer(**stamp(report), view=view, health=report.views[view])
 
 
 @router.get("/drift", response_model=DriftAnswer)
@@ -65,17 +68,17 @@ def drift(report: HealthReport = Depends(latest)) -> DriftAnswer:
         for name, stats in health.features.items()
         if stats.drift is not None
     ]
-    return DriftAnswer(**_stamp(report), features=features)
+    return DriftAnswer(**stamp(report), features=features)
 
 
 @router.get("/freshness", response_model=FreshnessAnswer)
 def freshness(report: HealthReport = Depends(latest)) -> FreshnessAnswer:
     """Each view's newest servable event time, its age against the SLO, last materialization."""
     views = {view: health.freshness for view, health in report.views.items()}
-    return FreshnessAnswer(**_stamp(report), views=views)
+    return FreshnessAnswer(**stamp(report), views=views)
 
 
 @router.get("/alerts", response_model=AlertsAnswer)
 def alerts(report: HealthReport = Depends(latest)) -> AlertsAnswer:
     """The report's alerts: drift, null rate, freshness, failed materialization."""
-    return AlertsAnswer(**_stamp(report), alerts=report.alerts)
+    return AlertsAnswer(**stamp(report), alerts=report.alerts)

@@ -1,4 +1,8 @@
-"""What the registry holds: store info, statistics, feature views, services, entities."""
+"""What the registry holds: store info, feature views, services, entities; and statistics.
+
+``/feast/stats`` serves the feature statistics of the newest feature health report (the
+taxi_feature_health DAG computes them with DuckDB); nothing is computed per request.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ from api.models import (
     FieldInfo,
     StoreInfo,
     StoreStats,
-    ViewStats,
+    ViewStatistics,
 )
-from taxi_platform.duck import connect
+from api.routers.monitoring import NO_REPORT, latest, stamp
+from taxi_platform.monitoring.models import HealthReport
 from taxi_platform.store.online import UnknownFeatureError
 
 router = APIRouter(prefix="/feast", tags=["registry"])
@@ -45,14 +50,15 @@ def info(request: Request, client: FeastClient = Depends(get_client)) -> StoreIn
     )
 
 
-@router.get("/stats", response_model=StoreStats)
-def stats(client: FeastClient = Depends(get_client)) -> StoreStats:
-    """Rows, entities and event-time range of each view's offline table; last materialization."""
-    return StoreStats(
-        feature_views={
-            view.name: _view_stats(client, view) for view in client.store.list_all_feature_views()
-        }
-    )
+@router.get("/stats", response_model=StoreStats, responses=NO_REPORT)
+def stats(report: HealthReport = Depends(latest)) -> StoreStats:
+    """Per view and feature: count, null rate, mean, stddev, min, max, quantiles, histogram
+    (numbers) or top values (strings), over the window of the newest health report."""
+    views = {
+        name: ViewStatistics(freshness=health.freshness, features=health.features)
+        for name, health in report.views.items()
+    }
+    return StoreStats(**stamp(report), feature_views=views)
 
 
 @router.get("/feature-views", response_model=list[FeatureViewInfo])
@@ -138,25 +144,4 @@ def _service_info(service: FeatureService) -> FeatureServiceInfo:
             for projection in service.feature_view_projections
             for feature in projection.features
         ],
-    )
-
-
-def _view_stats(client: FeastClient, view: FeatureView) -> ViewStats:
-    path = view.batch_source.path
-    keys = ", ".join(view.join_keys)
-    rows, entity_count, first, last = (
-        connect()
-        .execute(
-            f"SELECT count(*), count(DISTINCT ({keys})), min(event_timestamp), "
-            "max(event_timestamp) FROM read_parquet(?)",
-            [path],
-        )
-        .fetchone()
-    )
-    return ViewStats(
-        rows=rows,
-        entities=entity_count,
-        first_event=first,
-        last_event=last,
-        last_materialized=view.most_recent_end_time,
     )
