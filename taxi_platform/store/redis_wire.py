@@ -51,7 +51,7 @@ def connect(connection_string: str, redis_type: str, timeout: float | None) -> C
     )
     if redis_type == "redis_cluster":
         startup = [ClusterNode(node["host"], int(node["port"])) for node in nodes]
-        return RedisCluster(startup_nodes=startup, cluster_error_retry_attempts=0, **params)
+        return RedisCluster(startup_nodes=startup, **params)
     return redis.Redis(host=nodes[0]["host"], port=int(nodes[0]["port"]), **params)
 
 
