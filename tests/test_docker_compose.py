@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -359,3 +360,143 @@ def test_workers_api_and_ui_share_the_platform_data():
     assert len({frozenset(m) for m in mounts.values()}) == 1, mounts
     for source, _ in mounts["airflow-worker"]:
         assert source in compose()["volumes"], f"{source} is not a named volume"
+
+
+# --- the feature health plugin in the Airflow image (checked statically: no Docker here) ------
+
+PLUGIN = PurePosixPath("plugins/feature_health.py")
+# What the health DAG's tasks import when they run (dags/taxi_feature_health.py imports lazily).
+HEALTH_JOBS = "taxi_platform.jobs.feature_health"
+COMPOSE_DEFAULT = re.compile(r"\$\{\w+:-([^}]*)\}")
+
+
+def copied_into_home(dockerfile: Path) -> dict[str, list[str]]:
+    """Top-level repository folders the final stage copies to the same place under the WORKDIR
+    (TAXI_HOME), with their --exclude patterns."""
+    copied = {}
+    for keyword, args in final_stage(dockerfile):
+        tokens = argv(args) if keyword == "COPY" else []
+        if any(token.startswith("--from=") for token in tokens):
+            continue
+        paths = [token for token in tokens if not token.startswith("--")]
+        excludes = [token.split("=", 1)[1] for token in tokens if token.startswith("--exclude=")]
+        for source in paths[:-1]:
+            if paths[-1].rstrip("/") in (source.rstrip("/"), "."):
+                copied[PurePosixPath(source).parts[0]] = excludes
+    return copied
+
+
+def imported_project_files(airflow_home: Path, plugin: Path, *modules: str) -> list[PurePosixPath]:
+    """Repository files loaded by importing the plugin file and ``modules``, in a child process
+    (Airflow sets up its configuration on import); fails unless the file defines an
+    AirflowPlugin subclass."""
+    script = """
+import importlib, importlib.util, json, sys
+from airflow.plugins_manager import AirflowPlugin
+plugin, root, modules = sys.argv[1], sys.argv[2], sys.argv[3:]
+spec = importlib.util.spec_from_file_location("taxi_plugin_under_test", plugin)
+module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+found = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, AirflowPlugin)]
+assert [v for v in found if v is not AirflowPlugin], "no AirflowPlugin subclass in " + plugin
+for name in modules:
+    importlib.import_module(name)
+files = {getattr(m, "__file__", None) or "" for m in list(sys.modules.values())}
+ours = [f for f in files if f.startswith(root + "/") and not f.startswith(sys.prefix + "/")]
+print(json.dumps(sorted(ours)))
+"""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW__")}
+    env["AIRFLOW_HOME"] = str(airflow_home)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(plugin), str(PROJECT_ROOT), *modules],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    files = json.loads(result.stdout.splitlines()[-1])
+    return [PurePosixPath(Path(f).relative_to(PROJECT_ROOT).as_posix()) for f in files]
+
+
+def compose_settings(service: str) -> Settings:
+    """The settings a service's processes load: its TAXI_ variables with compose's defaults for
+    unset ${VAR:-default} values, and the image's TAXI_HOME."""
+    env = {
+        **image_env(dockerfile_of(services()[service])),
+        **environment(services()[service]),
+    }
+    taxi = {
+        key.removeprefix("TAXI_").lower(): COMPOSE_DEFAULT.sub(r"\1", value)
+        for key, value in env.items()
+        if key.startswith("TAXI_")
+    }
+    return Settings(_env_file=None, **taxi)
+
+
+def test_airflow_image_carries_the_feature_health_plugin(tmp_path):
+    """The api-server loads plugins/ from AIRFLOW__CORE__PLUGINS_FOLDER; the image must hold the
+    plugin there and every project file the plugin and the health DAG's tasks import."""
+    dockerfile = dockerfile_of(services()["airflow-apiserver"])
+    env = image_env(dockerfile)
+    home = PurePosixPath(env["TAXI_HOME"])
+    assert workdir(dockerfile) == str(home)
+    assert PurePosixPath(env["AIRFLOW__CORE__PLUGINS_FOLDER"]) == home / PLUGIN.parent
+    copied = copied_into_home(dockerfile)
+    files = imported_project_files(tmp_path / "airflow", PROJECT_ROOT / PLUGIN, HEALTH_JOBS)
+    assert PLUGIN in files and PurePosixPath("taxi_platform/monitoring/health.py") in files
+    templates = [
+        PurePosixPath(p.relative_to(PROJECT_ROOT).as_posix())
+        for p in (PROJECT_ROOT / "taxi_platform" / "monitoring" / "templates").iterdir()
+    ]
+    for path in [*files, *templates]:
+        assert path.parts[0] in copied, f"{path} is not copied into the Airflow image"
+        excluded = [p for p in copied[path.parts[0]] if path.match(p) or path.match(f"{p}/*")]
+        assert not excluded, f"{path} is excluded from the image by {excluded}"
+
+
+def test_airflow_image_installs_the_platform_package():
+    """The plugin imports taxi_platform in the api-server: the project is pip-installed after
+    its sources are copied, from the pyproject that lists the taxi_platform packages."""
+    steps = final_stage(dockerfile_of(services()["airflow-apiserver"]))
+    copy_at = next(
+        i
+        for i, (keyword, args) in enumerate(steps)
+        if keyword == "COPY" and "taxi_platform/" in argv(args)
+    )
+    install_at = [
+        i
+        for i, (keyword, args) in enumerate(steps)
+        if keyword == "RUN" and re.search(r"pip install .*-e \.(\s|$)", args)
+    ]
+    assert install_at and install_at[0] > copy_at, "taxi_platform is not installed after COPY"
+    assert any(keyword == "COPY" and "pyproject.toml" in args for keyword, args in steps)
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    assert "taxi_platform*" in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+
+
+def test_health_reports_are_shared_by_the_dag_the_api_and_the_plugin():
+    """The worker writes reports where the api-server (plugin) and the API read them: one
+    monitoring folder on one named volume, with the same monitoring settings everywhere."""
+    readers = ("airflow-worker", "airflow-apiserver", "api")
+    settings = {name: compose_settings(name) for name in readers}
+    folders = {str(s.monitoring_dir) for s in settings.values()}
+    assert len(folders) == 1, folders
+    [folder] = folders
+    volumes = {
+        name: {
+            source
+            for source, target in volume_mounts(services()[name])
+            if folder.startswith(target.rstrip("/") + "/")
+        }
+        for name in readers
+    }
+    assert len({frozenset(v) for v in volumes.values()}) == 1, volumes
+    [volume] = volumes["api"]
+    assert volume in compose()["volumes"], f"{folder} is not on a named volume"
+    monitoring = {
+        name: {k: v for k, v in s.model_dump().items() if k.startswith(("monitoring_", "alert_"))}
+        for name, s in settings.items()
+    }
+    assert len({json.dumps(m, sort_keys=True, default=str) for m in monitoring.values()}) == 1
+    assert settings["airflow-worker"].alert_webhook_url == ""  # off unless set
