@@ -163,11 +163,17 @@ def apply_cmd() -> None:
 @click.option("--start", type=click.DateTime(), help="Window start (UTC); default: all history.")
 @click.option("--end", type=click.DateTime(), help="Window end (UTC); default: now.")
 @click.option("--view", "views", multiple=True, help="Feature view (repeatable); default all.")
+@click.option(
+    "--writer",
+    type=click.Choice(["feast", "vectorized"]),
+    help="Feast's local engine or the vectorized Redis writer; default TAXI_MATERIALIZE_WRITER.",
+)
 def materialize_cmd(
     incremental: bool,
     start: datetime | None,
     end: datetime | None,
     views: tuple[str, ...],
+    writer: str | None,
 ) -> None:
     """Load feature values from the offline store into the online store."""
     from taxi_platform.store.materialize import (
@@ -177,6 +183,8 @@ def materialize_cmd(
     )
 
     settings, view_list = _settings(), list(views) or None
+    if writer:
+        settings = settings.model_copy(update={"materialize_writer": writer})
     if incremental:
         report = materialize_incremental(settings, _utc(end), view_list)
     elif start:
@@ -184,7 +192,9 @@ def materialize_cmd(
     else:
         report = materialize_all(settings, view_list)
     table = Table(
-        "feature view", "entity rows written", title=f"Materialized into {settings.profile}"
+        "feature view",
+        "entity rows written",
+        title=f"Materialized into {settings.profile} ({settings.materialize_writer} writer)",
     )
     for view, rows in report.rows.items():
         table.add_row(view, f"{rows:,}")
