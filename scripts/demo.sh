@@ -29,6 +29,6 @@ say "7/7 feature health: statistics, drift against the served model's baseline, 
 cli airflow trigger taxi_feature_health --show check_feature_health
 say "done. Airflow UI: http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080} (login printed above);"
 say "feature health: the UI's 'Feature health' entry (http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080}/feature-health/),"
-say "  and $API_URL/monitoring/freshness, /monitoring/drift, /monitoring/alerts;"
+say "  and $API_URL/feast/stats, /monitoring/freshness, /monitoring/drift, /monitoring/alerts;"
 say "feature and prediction API: $API_URL/docs (write key in var/api_key unless TAXI_API_KEYS is set);"
 say "taxi_synthetic_feed and taxi_materialize_incremental keep the store fresh hourly; stop with: make stop"
