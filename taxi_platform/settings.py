@@ -6,6 +6,7 @@ Every value comes from an environment variable prefixed ``TAXI_`` (for example
 
 from __future__ import annotations
 
+import shlex
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -68,7 +69,8 @@ class Settings(BaseSettings):
     ui_api_key: str = ""  # sent as X-API-Key (needed with TAXI_API_READ_AUTH=true)
     ui_airflow_url: str = ""  # empty: http://TAXI_AIRFLOW_HOST:TAXI_AIRFLOW_PORT
     ui_airflow_user: str = "admin"
-    ui_airflow_password: str = ""  # empty: the embedded Airflow's generated admin password
+    ui_airflow_password: str = ""  # empty: read from ui_airflow_password_file
+    ui_airflow_password_file: Path | None = None  # SimpleAuthManager's; default the embedded one
     ui_timeout_seconds: float = 10.0  # per call to the API or Airflow
     ui_refresh_seconds: float = 10.0  # the real-time page's auto refresh
 
@@ -89,6 +91,15 @@ class Settings(BaseSettings):
     task_retries: int = 2
     task_retry_delay_seconds: float = 30.0
     task_timeout_minutes: float = 30.0
+
+    # Scale-out (README "Scale-out: Celery and Beam"). Celery: Airflow's CeleryExecutor, used
+    # when AIRFLOW__CORE__EXECUTOR=CeleryExecutor; every Airflow process gets these values.
+    celery_broker_url: str = "redis://127.0.0.1:6379/1"  # db 1: the online store keeps db 0
+    celery_result_backend: str = ""  # empty: Airflow's metadata database (db+ its URL)
+    celery_worker_concurrency: int = 4  # task slots per worker; tasks are memory-heavy
+    # Beam: the TFX pipeline's runner (the training DAG passes these as flags)
+    beam_workers: int = 0  # DirectRunner worker processes; 0: one per core
+    beam_args: str = ""  # more Beam flags as shell words, e.g. "--runner=FlinkRunner ..."
 
     # Feature health (taxi_platform/monitoring; README "Feature health"). Per-feature keys are
     # "view:feature", per-view keys the view's name; JSON objects in the environment.
@@ -134,6 +145,8 @@ class Settings(BaseSettings):
     stream_weather_seed: int = 7
     stream_weather_every_seconds: float = 60.0  # producer: one weather event per area this often
     stream_broker_port: int = 9092  # the local Tansu broker of scripts/services.sh
+    stream_state_dir: Path | None = None  # RocksDB window state; default var/stream/state
+    stream_session_timeout_seconds: float = 6.0  # a dead processor's partitions move after this
 
     # Spark (README "Spark profile"): the spark profile's offline store and materialization
     # engine, and `features --engine spark`. A cluster is a master URL (spark://host:7077).
@@ -191,6 +204,11 @@ class Settings(BaseSettings):
         It lives with the code (scripts/setup.sh makes it), not with the data under TAXI_HOME.
         """
         return PROJECT_ROOT / "tfx_pipeline" / ".venv" / "bin" / "python"
+
+    @cached_property
+    def beam_arg_list(self) -> list[str]:
+        """TAXI_BEAM_ARGS split as a shell would ("--a=1 --b='x y'" -> two flags)."""
+        return shlex.split(self.beam_args)
 
     @cached_property
     def api_url(self) -> str:

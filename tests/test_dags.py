@@ -140,3 +140,16 @@ def test_training_pushes_online_only_with_an_api_key(home):
     without = pipeline_arguments(load_settings(home=home, api_keys=""))
     assert without[-1] == "--no-push-online" and "--api-url" not in without
     assert without[without.index("--feast-repo-path") + 1] == str(home / "feature_repo")
+
+
+def test_training_passes_beam_settings_as_flags(home):
+    default = pipeline_arguments(load_settings(home=home))
+    assert default[default.index("--beam-workers") + 1] == "0"
+    assert not [arg for arg in default if arg.startswith("--beam-arg")]
+    flink = "--runner=FlinkRunner --flink_master=flink:8081 --flink_conf_dir='/etc/my flink'"
+    args = pipeline_arguments(load_settings(home=home, beam_workers=3, beam_args=flink))
+    assert args[args.index("--beam-workers") + 1] == "3"
+    assert [arg for arg in args if arg.startswith("--beam-arg")] == [
+        "--beam-arg=--runner=FlinkRunner", "--beam-arg=--flink_master=flink:8081",
+        "--beam-arg=--flink_conf_dir=/etc/my flink",
+    ]  # fmt: skip

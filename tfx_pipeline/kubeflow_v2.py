@@ -24,8 +24,13 @@ def compile_pipeline(
     data_root: str = "gs://taxi-mlops/training_set", module_file: str = "tfx_pipeline.taxi_module",
     feast_repo_path: str = "/app/feature_repo", api_url: str = "http://taxi-api:8000",
     serving_model_dir: str = "gs://taxi-mlops/serving_model",
+    beam_args: list[str] | None = None,
 ) -> Path:  # fmt: skip
-    """Writes ``<output_dir>/pipeline.json``; Kubeflow supplies ML Metadata itself."""
+    """Writes ``<output_dir>/pipeline.json``; Kubeflow supplies ML Metadata itself.
+
+    ``beam_args`` (default: DirectRunner, one process per core of the pod) are what each Beam
+    component runs with, e.g. Dataflow's flags to leave the pod (tfx_pipeline/beam_args.py).
+    """
     pipeline = create_pipeline(
         pipeline_name="chicago-taxi-feast",
         pipeline_root=pipeline_root,
@@ -36,7 +41,7 @@ def compile_pipeline(
         feast_repo_path=feast_repo_path,
         api_url=api_url,
         api_key=None,  # set TAXI_API_KEYS (one key) on the container from a secret
-        beam_pipeline_args=DEFAULT_BEAM_ARGS,
+        beam_pipeline_args=DEFAULT_BEAM_ARGS if beam_args is None else beam_args,
     )
     # Imported here, not through tfx.v1 (which hides it when kfp is missing): the error then
     # names the missing package, kfp-pipeline-spec (tfx[kfp]).

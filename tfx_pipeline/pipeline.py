@@ -13,6 +13,7 @@ from pathlib import Path
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+from tfx_pipeline.beam_args import beam_pipeline_args
 from tfx_pipeline.components.anomaly_gate import AnomalyGate
 from tfx_pipeline.components.feast_pusher import FeastPusher
 
@@ -23,7 +24,7 @@ LABEL_KEY = f"{CONTRACT['label']}{CONTRACT['suffix']}"
 ACCURACY_THRESHOLD = 0.6
 API_KEY_ENV = "TAXI_API_KEYS"  # the platform's variable; the pipeline exports one key in it
 # Beam's DirectRunner, one worker process per core: the default of every way this pipeline runs
-DEFAULT_BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+DEFAULT_BEAM_ARGS = beam_pipeline_args()
 
 
 def eval_config() -> tfma.EvalConfig:

@@ -4,13 +4,9 @@ Example (from the repository root):
     tfx_pipeline/.venv/bin/python -m tfx_pipeline.run_pipeline --data-root /tmp/tfx_dev/data \\
         --no-push-online
 
-Other Beam runners take their flags through --beam-arg (repeatable), e.g.
-  Flink:    --beam-arg=--runner=FlinkRunner --beam-arg=--flink_master=HOST:8081
-            --beam-arg=--environment_type=LOOPBACK
-  Spark:    --beam-arg=--runner=SparkRunner --beam-arg=--spark_master_url=spark://HOST:7077
-            (or PortableRunner with --job_endpoint=HOST:8099 of a Spark job server)
-  Dataflow: --beam-arg=--runner=DataflowRunner --beam-arg=--project=P --beam-arg=--region=R
-            --beam-arg=--temp_location=gs://B/tmp (pipeline root and data then on gs:// too)
+Beam runs the DirectRunner in --beam-workers processes (0: one per core); --beam-arg (repeatable)
+adds Beam flags, e.g. --beam-arg=--runner=FlinkRunner --beam-arg=--flink_master=HOST:8081 for
+another runner (the flags of Flink, Spark and Dataflow: tfx_pipeline/beam_args.py).
 """
 
 from __future__ import annotations
@@ -30,7 +26,8 @@ from ml_metadata.metadata_store import metadata_store
 from tfx.orchestration import metadata
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
-from tfx_pipeline.pipeline import DEFAULT_BEAM_ARGS, create_pipeline
+from tfx_pipeline.beam_args import beam_pipeline_args
+from tfx_pipeline.pipeline import create_pipeline
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -61,13 +58,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--no-push-offline", action="store_true", help="do not write the offline store")
     add("--train-steps", type=int, default=2000)
     add("--eval-steps", type=int, default=100)
-    add(
-        "--beam-arg",
-        action="append",
-        dest="beam_args",
-        default=None,
-        help="Beam pipeline argument, repeatable (default: DirectRunner, multi-process)",
-    )
+    add("--beam-workers", type=int, default=0,
+        help="DirectRunner processes (0: one per core); the DAG's: TAXI_BEAM_WORKERS")  # fmt: skip
+    add("--beam-arg", action="append", dest="beam_args", default=[],
+        help="Beam argument, repeatable; --runner=X replaces the DirectRunner")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -145,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         feast_repo_path=str(Path(args.feast_repo_path).resolve()),
         api_url=args.api_url or None,
         api_key=args.api_key or None,
-        beam_pipeline_args=args.beam_args or DEFAULT_BEAM_ARGS,
+        beam_pipeline_args=beam_pipeline_args(args.beam_workers, args.beam_args),
         train_steps=args.train_steps,
         eval_steps=args.eval_steps,
         push_to_online_store=not args.no_push_online,

@@ -10,6 +10,9 @@ CODE_ROOT = str(PROJECT_ROOT)  # where the pipeline environment imports tfx_pipe
 def pipeline_arguments(settings: Settings) -> list[str]:
     """`tfx_pipeline.run_pipeline` flags (all but --data-root, known only at run time).
 
+    Beam's settings become flags (``--beam-arg=X``: X may start with a dash) because the
+    pipeline environment does not read the platform's settings.
+
     FeastPusher materializes through the feature API; the pipeline takes the API key from the
     environment (TAXI_API_KEYS), so it never appears in the DAG's arguments. Without a key it
     writes the offline store only.
@@ -20,6 +23,8 @@ def pipeline_arguments(settings: Settings) -> list[str]:
         "--feast-repo-path", str(settings.feature_repo),
         "--train-steps", str(settings.training_steps),
         "--eval-steps", str(settings.training_eval_steps),
+        "--beam-workers", str(settings.beam_workers),
+        *(f"--beam-arg={arg}" for arg in settings.beam_arg_list),
     ]  # fmt: skip
     if settings.api_key_list:
         return [*args, "--api-url", settings.api_url]

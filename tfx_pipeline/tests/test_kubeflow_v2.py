@@ -12,6 +12,7 @@ from pathlib import Path
 import fixtures  # noqa: F401 (puts the repository on sys.path)
 
 from tfx_pipeline.kubeflow_v2 import compile_pipeline
+from tfx_pipeline.pipeline import DEFAULT_BEAM_ARGS
 
 HAS_KFP_SPEC = importlib.util.find_spec("kfp") is not None and (
     importlib.util.find_spec("kfp.pipeline_spec") is not None
@@ -35,6 +36,19 @@ class KubeflowV2CompileTest(unittest.TestCase):
         self.assertIn("Transform", tasks["FeastPusher"]["dependentTasks"])
         executors = json.dumps(spec["pipelineSpec"]["deploymentSpec"])
         self.assertIn("tfx_pipeline.components.feast_pusher.executor.Executor", executors)
+        transform = spec["pipelineSpec"]["deploymentSpec"]["executors"]["Transform_executor"]
+        self.assertLessEqual(set(DEFAULT_BEAM_ARGS), set(transform["container"]["args"]))
+
+    def test_beam_args_of_another_runner_reach_every_beam_component(self) -> None:
+        out = Path(tempfile.mkdtemp(prefix="kfp_v2_test_"))
+        self.addCleanup(shutil.rmtree, out, True)
+        dataflow = ["--runner=DataflowRunner", "--project=p", "--region=europe-west1"]
+        spec = json.loads(compile_pipeline(str(out), beam_args=dataflow).read_text())
+        executors = spec["pipelineSpec"]["deploymentSpec"]["executors"]
+        for name in ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator"):
+            args = executors[f"{name}_executor"]["container"]["args"]
+            self.assertEqual(args[-3:], dataflow, name)
+            self.assertNotIn("--direct_running_mode=multi_processing", args, name)
 
 
 if __name__ == "__main__":
