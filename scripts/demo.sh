@@ -17,8 +17,12 @@ say "2/7 running the feature DAG through the Airflow REST API"
 cli airflow trigger taxi_feature_pipeline --show load_trips --show materialize
 say "3/7 the online store serves (model_inference_v1, newest trips)"
 cli lookup --newest 3
-say "4/7 starting the feature API"
-"$ROOT/scripts/start_feast.sh" --api
+if [[ $TAXI_PROFILE == redis ]]; then
+  say "3b: full materialization again with the vectorized writer (Feast's bytes, about 5x faster)"
+  cli materialize --writer vectorized
+fi
+say "4/7 starting the feature API and the Streamlit dashboard"
+"$ROOT/scripts/start_feast.sh" --api --dashboard
 say "5/7 running the training DAG (TFX on the real sample; about 5 minutes on 2 cores)"
 cli airflow trigger taxi_training_pipeline --timeout 3600 --show build_training_set \
   --show run_tfx_pipeline \
@@ -30,5 +34,6 @@ cli airflow trigger taxi_feature_health --show check_feature_health
 say "done. Airflow UI: http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080} (login printed above);"
 say "feature health: the UI's 'Feature health' entry (http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080}/feature-health/),"
 say "  and $API_URL/feast/stats, /monitoring/freshness, /monitoring/drift, /monitoring/alerts;"
+say "dashboard (Streamlit): http://127.0.0.1:${TAXI_UI_PORT:-8501} (log: var/log/ui.log);"
 say "feature and prediction API: $API_URL/docs (write key in var/api_key unless TAXI_API_KEYS is set);"
 say "taxi_synthetic_feed and taxi_materialize_incremental keep the store fresh hourly; stop with: make stop"
