@@ -43,13 +43,13 @@ def newest_online_event(
     except UnknownFeatureError:  # an entity-less view: the reader does not serve it
         return None
     keys = list(view.join_keys)
-    con = connect()
     if view.stream_source is not None:
-        return _newest(reader, refs, _chunks(_all_keys(con, store, view), CHUNK))
+        return _newest(reader, refs, _chunks(_all_keys(connect(), store, view), CHUNK))
     end = view.most_recent_end_time
     path = table_path(store, view)
     if end is None or path is None:
         return None
+    con = connect()  # kept open while its relations are read
     stamp = ColumnExpression("event_timestamp")
     rows = read_parquet(con, path).filter(_keys_present(keys) & (stamp <= utc_constant(end)))
     order = ", ".join(["event_timestamp DESC", *(_quoted(k) for k in keys)])
@@ -112,7 +112,7 @@ def _all_keys(
     """Every distinct entity key in the offline tables of views with ``view``'s join keys."""
     keys = list(view.join_keys)
     found: set[tuple] = set()
-    for other in store.list_all_feature_views():
+    for other in store.list_all_feature_views(allow_cache=True):
         path = table_path(store, other) if list(other.join_keys) == keys else None
         if path is not None:
             rows = read_parquet(con, path).filter(_keys_present(keys)).select(*keys).distinct()
