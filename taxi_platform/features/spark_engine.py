@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taxi_platform.duck import stored_trips_glob
@@ -88,8 +87,7 @@ def _write_single_file(session: SparkSession, sql: str, path: Path) -> None:
         session.sql(sql).write.parquet(str(parts_dir), compression="zstd")
         parts = sorted(parts_dir.glob("part-*.parquet"))
 
-        # every column nullable and no Spark metadata: the schema DuckDB writes
-        schema = pa.schema([f.with_nullable(True) for f in pq.read_schema(parts[0])])
+        schema = pq.read_schema(parts[0]).remove_metadata()  # no Spark schema metadata
 
         def merge(tmp: Path) -> None:
             with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
