@@ -31,6 +31,8 @@ COPY pyproject.toml ./
 COPY --exclude=**/__pycache__ taxi_platform/ taxi_platform/
 RUN pip install --no-cache-dir --no-deps --no-build-isolation -e .
 COPY --exclude=data --exclude=**/__pycache__ feature_repo/ feature_repo/
+# The dashboard parses the API's answers with the API's own schemas (api/models)
+COPY --exclude=**/__pycache__ api/ api/
 COPY --exclude=**/__pycache__ ui/ ui/
 
 # Mount points of the shared platform volumes, owned like in the Airflow image.

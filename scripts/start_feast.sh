@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Start the feature store's services: Redis (redis profile); with --api the feature API
-# (TAXI_API_PORT, 8000); with --ui Feast's web UI on port 8888.
+# (TAXI_API_PORT, 8000); with --dashboard the Streamlit dashboard (TAXI_UI_PORT, 8501); with
+# --ui Feast's web UI on port 8888.
 # Safe to run again: running services are left as they are.
-#   scripts/start_feast.sh [--profile sqlite|redis] [--api] [--ui]
+#   scripts/start_feast.sh [--profile sqlite|redis] [--api] [--dashboard] [--ui]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-ui=false; api=false
+ui=false; api=false; dashboard=false
 while (($#)); do
   case "$1" in
     --profile) TAXI_PROFILE=${2:?--profile needs a value}; shift 2 ;;
     --ui) ui=true; shift ;;
     --api) api=true; shift ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    --dashboard) dashboard=true; shift ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) die "unknown argument '$1'; see --help" ;;
   esac
 done
@@ -46,5 +48,18 @@ if $api; then
     curl -fs "$API_URL/health" >/dev/null 2>&1 || die "the feature API did not become healthy; see var/log/api.log"
   fi
   say "feature API: $API_URL (docs: $API_URL/docs)"
+fi
+if $dashboard; then
+  ui_url="http://127.0.0.1:${TAXI_UI_PORT:-8501}"
+  if running ui; then
+    say "dashboard already running (pid $(cat "$RUN_DIR/ui.pid"))"
+  else
+    # taxi-platform ui execs streamlit, so the recorded pid is the server itself
+    nohup "$VENV/bin/taxi-platform" ui >"$LOG_DIR/ui.log" 2>&1 &
+    echo $! >"$RUN_DIR/ui.pid"
+    for _ in $(seq 300); do curl -fs "$ui_url/_stcore/health" >/dev/null 2>&1 && break; sleep 0.2; done
+    curl -fs "$ui_url/_stcore/health" >/dev/null 2>&1 || die "the dashboard did not start; see var/log/ui.log"
+  fi
+  say "dashboard: $ui_url (log: var/log/ui.log)"
 fi
 say "feature store ready (profile $TAXI_PROFILE)"

@@ -27,9 +27,8 @@ AIRFLOW_SERVICES = (
     "airflow-worker",
 )
 EXPECTED_SERVICES = {"postgres", "redis", *AIRFLOW_SERVICES, "api", "ui"}
-# Services whose entry files are in the repository today. api/main.py and ui/streamlit_app.py
-# come with their own issues: add "api" and "ui" here when they land.
-SERVICES_WITH_ENTRY_FILES = AIRFLOW_SERVICES
+# Services whose entry files are in the repository (all of them now)
+SERVICES_WITH_ENTRY_FILES = (*AIRFLOW_SERVICES, "api", "ui")
 PUBLISHED_PORTS = {8080: "airflow-apiserver", 8000: "api", 8501: "ui"}
 # The services that read and write the platform's state (offline store, registry, downloads);
 # the API server's feature health plugin reads the health reports under var/.
@@ -360,6 +359,25 @@ def test_workers_api_and_ui_share_the_platform_data():
     assert len({frozenset(m) for m in mounts.values()}) == 1, mounts
     for source, _ in mounts["airflow-worker"]:
         assert source in compose()["volumes"], f"{source} is not a named volume"
+
+
+def test_ui_reaches_the_api_and_airflow_and_reads_their_password():
+    """The dashboard talks to the API and Airflow's REST API by their service names, and logs in
+    with the password the Airflow API server generates on the volume both mount."""
+    env = environment(services()["ui"])
+    assert env["TAXI_UI_API_URL"] == "http://api:8000"
+    ui = load_settings(**{k[5:].lower(): v for k, v in env.items() if k.startswith("TAXI_")})
+    assert ui.ui_airflow_base == "http://airflow-apiserver:8080"
+    written = environment(services()["airflow-apiserver"])
+    password_file = written["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
+    assert env["TAXI_UI_AIRFLOW_PASSWORD_FILE"] == password_file
+    home = image_env(dockerfile_of(services()["ui"]))["TAXI_HOME"]
+    assert PurePosixPath(password_file).parent == PurePosixPath(f"{home}/var")
+    # the dashboard parses answers with the API's schemas: both packages are in its image
+    shipped = {
+        PurePosixPath(src).parts[0] for src in context_sources(dockerfile_of(services()["ui"]))
+    }
+    assert {"api", "ui", "taxi_platform"} <= shipped
 
 
 # --- the feature health plugin in the Airflow image (checked statically: no Docker here) ------

@@ -28,7 +28,7 @@ def stored_trip_refs() -> list[str]:
 def stored_trip(answer: OnlineFeaturesResponse) -> tuple[dict[str, Any], float | None]:
     """The request of the answer's one trip (start time from its event time) and its real tip."""
     [result] = answer.results
-    cells = {ref.split(":", 1)[1]: cell for ref, cell in result.features.items()}
+    cells = {ref.split(":")[-1]: cell for ref, cell in result.features.items()}
     if all(cell.status == "NOT_FOUND" for cell in cells.values()):
         raise InputError(f"no stored trip {result.entity.get('trip_id')} in the online store")
     trip: dict[str, Any] = {"trip_id": result.entity.get("trip_id")}

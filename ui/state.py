@@ -46,13 +46,18 @@ def airflow() -> AirflowPanel:
 def show_error(exc: Exception) -> None:
     """The clear state of a failed call: API down, Airflow down, or the API's own message."""
     if isinstance(exc, ApiUnavailable):
-        st.error(f"**The feature API is down.** {exc}. To fix: {START_API}.", icon="🔌")
+        st.error(
+            f"**The feature API is down.** {exc}. To fix: {START_API}.", icon=":material/power_off:"
+        )
     elif isinstance(exc, AirflowUnavailable):
-        st.warning(f"**Airflow is not reachable.** {exc}", icon="🌬️")
+        st.warning(f"**Airflow is not reachable.** {exc}", icon=":material/cloud_off:")
     elif isinstance(exc, ApiError) and exc.status == 503:
-        st.warning(f"**Not available yet.** {exc.message}", icon="⏳")
+        st.warning(f"**Not available yet.** {exc.message}", icon=":material/hourglass_empty:")
     elif isinstance(exc, ApiError):
-        st.error(f"**The API refused the request ({exc.status}).** {exc.message}", icon="⚠️")
+        st.error(
+            f"**The API refused the request ({exc.status}).** {exc.message}",
+            icon=":material/error:",
+        )
         if exc.detail and not exc.field_errors():
             st.caption(str(exc.detail))
     else:
@@ -74,4 +79,4 @@ def field_error(container, exc: ApiError | None, *fields: str) -> None:
         return
     messages = [m for name in fields if (m := exc.for_field(name))]
     if messages:
-        container.error("; ".join(messages), icon="✏️")
+        container.error("; ".join(messages), icon=":material/edit:")

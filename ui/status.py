@@ -15,12 +15,15 @@ from api.models import FeatureServiceInfo, FeatureViewInfo, FreshnessAnswer, Hea
 from ui.frames import age_text
 
 State = Literal["ok", "down", "not running", "not configured", "none yet"]
-ICONS: dict[str, str] = {
-    "ok": "🟢",
-    "down": "🔴",
-    "not running": "⚪",
-    "not configured": "⚪",
-    "none yet": "🟡",
+# cell colours of states (no emoji: a browser without an emoji font shows boxes)
+COLOURS: dict[str, str] = {
+    "ok": "#d4edda",
+    "within SLO": "#d4edda",
+    "down": "#f8d7da",
+    "past SLO": "#f8d7da",
+    "none yet": "#fff3cd",
+    "not running": "#e2e3e5",
+    "not configured": "#e2e3e5",
 }
 STORE_PARTS = {
     "registry": "registry",
@@ -29,6 +32,11 @@ STORE_PARTS = {
 }
 # Names under which the API's /health reports the streaming parts once they exist
 STREAM_PARTS = {"broker": ("broker", "kafka"), "stream processor": ("stream_processor", "stream")}
+
+
+def colour(value: object) -> str:
+    """CSS of a status cell (pandas Styler.map)."""
+    return f"background-color: {COLOURS[value]}" if value in COLOURS else ""
 
 
 @dataclass
@@ -40,7 +48,7 @@ class PartStatus:
     def row(self) -> dict[str, str]:
         return {
             "part": self.part,
-            "status": f"{ICONS[self.state]} {self.state}",
+            "status": self.state,
             "detail": self.detail,
         }
 
@@ -107,7 +115,7 @@ def freshness_table(answer: FreshnessAnswer) -> pd.DataFrame:
     rows = [
         {
             "view": view,
-            "status": "🟢 within SLO" if fresh.ok else "🔴 past SLO",
+            "status": "within SLO" if fresh.ok else "past SLO",
             "age": age_text(fresh.age_seconds) or "no data",
             "age_seconds": fresh.age_seconds,
             "slo_seconds": fresh.slo_seconds,

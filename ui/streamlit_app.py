@@ -20,22 +20,24 @@ from ui import state  # noqa: E402
 
 PAGES = {
     "Feature store": [
-        ("pages/overview.py", "Store overview", "🏠"),
-        ("pages/feature_views.py", "Feature views", "🗂️"),
-        ("pages/feature_services.py", "Feature services", "🧩"),
-        ("pages/online_features.py", "Online features", "⚡"),
-        ("pages/historical_features.py", "Historical features", "🕰️"),
-        ("pages/feature_details.py", "Feature details", "📊"),
+        ("pages/overview.py", "Store overview", ":material/home:"),
+        ("pages/feature_views.py", "Feature views", ":material/view_list:"),
+        ("pages/feature_services.py", "Feature services", ":material/extension:"),
+        ("pages/online_features.py", "Online features", ":material/bolt:"),
+        ("pages/historical_features.py", "Historical features", ":material/history:"),
+        ("pages/feature_details.py", "Feature details", ":material/monitoring:"),
     ],
     "Model and stream": [
-        ("pages/predictions.py", "Predictions", "🚕"),
-        ("pages/realtime.py", "Real-time", "📡"),
+        ("pages/predictions.py", "Predictions", ":material/local_taxi:"),
+        ("pages/realtime.py", "Real-time", ":material/sensors:"),
     ],
 }
 
 
 def main() -> None:
-    st.set_page_config(page_title="Chicago Taxi feature store", page_icon="🚕", layout="wide")
+    st.set_page_config(
+        page_title="Chicago Taxi feature store", page_icon=":material/local_taxi:", layout="wide"
+    )
     pages = {
         section: [
             st.Page(path, title=title, icon=icon, default=path == "pages/overview.py")

@@ -63,7 +63,9 @@ def render() -> None:
         f"drift against {baseline}"
     )
     _alerts(api)
-    view = st.selectbox("Feature view", list(freshness.views), key="details_view")
+    views = list(freshness.views)
+    first = views.index("trip_features") if "trip_features" in views else 0
+    view = st.selectbox("Feature view", views, index=first, key="details_view")
     fresh = freshness.views[view]
     cols = st.columns(3)
     cols[0].metric("Freshness", age_text(fresh.age_seconds) or "no data")
@@ -108,6 +110,7 @@ def _alerts(api) -> None:
         ],
         hide_index=True,
         width="stretch",
+        height=240,
     )
 
 

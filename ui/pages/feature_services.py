@@ -19,8 +19,8 @@ def comparison(left: FeatureServiceInfo, right: FeatureServiceInfo) -> pd.DataFr
             {
                 "view": ref.split(":", 1)[0],
                 "feature": ref.split(":", 1)[1],
-                left.name: "✓" if ref in left.features else "",
-                right.name: "✓" if ref in right.features else "",
+                left.name: "yes" if ref in left.features else "",
+                right.name: "yes" if ref in right.features else "",
             }
             for ref in refs
         ]

@@ -69,7 +69,7 @@ def _query(api, rows_slot, feature_slot, text, upload, service, features):
             entity_data, "parquet", feature_service=service, features=features
         )
     except InputError as exc:
-        rows_slot.error(str(exc), icon="✏️")
+        rows_slot.error(str(exc), icon=":material/edit:")
         return None
     except ApiError as exc:
         state.field_error(rows_slot, exc, "entity_data")

@@ -9,6 +9,7 @@ from ui import state
 from ui.api_client import ApiError, ApiUnavailable
 from ui.frames import InputError, entity_columns, online_table, parse_ids, read_table
 
+DEFAULT_SERVICE = "model_inference_v1"
 DEFAULT_IDS = "trip_010719, trip_010720, trip_999999"
 DEFAULT_ENTITIES = "area_id,company_name\n8,Flash Cab\n32,Taxi Affiliation Services"
 STATUS_COLORS = {
@@ -46,7 +47,8 @@ def render() -> None:
     service, features = None, None
     if use_service == "Feature service":
         names = [s.name for s in services]
-        service = feature_slot.selectbox("Feature service", names, key="online_service")
+        first = names.index(DEFAULT_SERVICE) if DEFAULT_SERVICE in names else 0
+        service = feature_slot.selectbox("Feature service", names, first, key="online_service")
     else:
         refs = [f"{v.name}:{f.name}" for v in views for f in v.features]
         features = feature_slot.multiselect(
@@ -63,7 +65,7 @@ def render() -> None:
             entities = entity_columns(read_table(text))
             answer = api.online(entities=entities, feature_service=service, features=features)
     except InputError as exc:
-        entity_slot.error(str(exc), icon="✏️")
+        entity_slot.error(str(exc), icon=":material/edit:")
         return
     except ApiError as exc:
         state.field_error(entity_slot, exc, "entity_ids", "entities")

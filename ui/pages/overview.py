@@ -37,7 +37,10 @@ def render() -> None:
     parts.append(status.airflow_part(None if dags is None else len(dags), airflow_error))
 
     st.subheader("Parts")
-    st.dataframe(pd.DataFrame([p.row() for p in parts]), hide_index=True, width="stretch")
+    table = pd.DataFrame([p.row() for p in parts])
+    st.dataframe(
+        table.style.map(status.colour, subset=["status"]), hide_index=True, width="stretch"
+    )
     if health is None:
         state.show_error(ApiUnavailable(api_error))
     else:
@@ -74,7 +77,8 @@ def _freshness(api) -> None:
     table = status.freshness_table(answer)
     st.caption(f"from the feature health report of {answer.generated_at:%Y-%m-%d %H:%M} UTC")
     shown = ["view", "status", "age", "slo", "newest_event", "last_materialized_end"]
-    st.dataframe(table[shown], hide_index=True, width="stretch")
+    styled = table[shown].style.map(status.colour, subset=["status"])
+    st.dataframe(styled, hide_index=True, width="stretch")
     if table["age_seconds"].notna().any():
         st.altair_chart(freshness_chart(table), width="stretch")
 
@@ -82,7 +86,7 @@ def _freshness(api) -> None:
 def _airflow_runs(airflow, dags: list[DagStatus] | None, error: str) -> None:
     st.subheader("Airflow: the platform's DAGs")
     if dags is None:
-        st.warning(f"**Airflow is not reachable.** {error}", icon="🌬️")
+        st.warning(f"**Airflow is not reachable.** {error}", icon=":material/cloud_off:")
         return
     if st.button(f"Trigger {FEATURE_DAG}", type="primary"):
         run_id = state.call(airflow.trigger, FEATURE_DAG)

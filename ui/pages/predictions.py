@@ -35,7 +35,7 @@ def render() -> None:
         st.warning(
             "**No model yet.** The API serves none: trigger taxi_training_pipeline in Airflow "
             "(or `taxi-platform airflow trigger taxi_training_pipeline`).",
-            icon="⏳",
+            icon=":material/hourglass_empty:",
         )
     else:
         st.caption(f"model version {version}")
@@ -58,7 +58,7 @@ def render() -> None:
                 trip = form_trip(fields)
             st.session_state[RESULT] = (trip, tips, api.predict(trip, use_feast))
         except InputError as exc:
-            slots["trip_id"].error(str(exc), icon="✏️")
+            slots["trip_id"].error(str(exc), icon=":material/edit:")
             st.session_state.pop(RESULT, None)
         except ApiError as exc:
             for name, slot in slots.items():

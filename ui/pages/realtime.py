@@ -33,7 +33,7 @@ def area_table(answer: OnlineFeaturesResponse) -> pd.DataFrame:
             value = cell.value if isinstance(cell.value, int | float) else None
             rows.append(
                 {
-                    "area_id": area, "area": NAMES[area - 1], "feature": ref.split(":", 1)[1],
+                    "area_id": area, "area": NAMES[area - 1], "feature": ref.split(":")[-1],
                     "value": value, "text": cell.value, "status": cell.status,
                     "age": age_text(cell.age_seconds), "event_timestamp": cell.event_timestamp,
                 }
@@ -65,7 +65,7 @@ def render() -> None:
                 "**No real-time values yet.** No area has a value of "
                 f"{', '.join(r.split(':')[1] for r in refs)}: the stream processor has not "
                 f"written {VIEW} (it pushes them from the Kafka topic of live trips).",
-                icon="📡",
+                icon=":material/sensors_off:",
             )
             return
         counts = table["status"].value_counts().to_dict()
