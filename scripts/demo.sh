@@ -31,6 +31,8 @@ say "6/7 predictions for the newest trips, with their Feast features, next to th
 cli predict --newest 5
 say "7/7 feature health: statistics, drift against the served model's baseline, freshness, alerts"
 cli airflow trigger taxi_feature_health --show check_feature_health
+say "Spark: the same batch feature SQL on Spark local[2] (TAXI_SPARK_MASTER; README 'Spark profile')"
+cli features --engine spark
 say "done. Airflow UI: http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080} (login printed above);"
 say "feature health: the UI's 'Feature health' entry (http://${TAXI_AIRFLOW_HOST:-127.0.0.1}:${TAXI_AIRFLOW_PORT:-8080}/feature-health/),"
 say "  and $API_URL/feast/stats, /monitoring/freshness, /monitoring/drift, /monitoring/alerts;"
