@@ -67,7 +67,7 @@ def _late(*_: Any, **__: Any) -> bool:
 
 def state_dir(settings: Settings) -> Path:
     """RocksDB window state of this home's processors (recovered from changelogs if lost)."""
-    return settings.var_dir / "stream" / "state"
+    return settings.stream_state_dir or settings.var_dir / "stream" / "state"
 
 
 def build_app(
@@ -84,6 +84,12 @@ def build_app(
         commit_interval=settings.stream_commit_interval_seconds,
         state_dir=str(state or state_dir(settings)),
         processing_guarantee="at-least-once",
+        # Short sessions: a killed processor's partitions move within seconds, and brokers
+        # that wait out part of the session before the first assignment (Tansu) start fast.
+        consumer_extra_config={
+            "session.timeout.ms": int(settings.stream_session_timeout_seconds * 1000),
+            "heartbeat.interval.ms": int(settings.stream_session_timeout_seconds * 1000 / 6),
+        },
         loglevel="WARNING",
     )
     topic_config = TopicConfig(

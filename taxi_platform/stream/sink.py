@@ -1,5 +1,11 @@
 """Window results into Feast through its push API, committed only after the push succeeded.
 
+A push is Feast's ``PushMode``: ONLINE, or ONLINE_AND_OFFLINE. We call the two writes that
+``FeatureStore.push`` makes for the view of ``area_realtime_push`` (``write_to_online_store``,
+``write_to_offline_store``) directly: ``push`` itself first scans every feature service of the
+registry on each call (about 100 ms here), which alone would eat the freshness budget at a
+push every 250 ms. The API's ``/push`` endpoint still goes through ``FeatureStore.push``.
+
 quixstreams calls ``flush()`` at each checkpoint before it commits the consumer offsets; if
 the push fails we raise ``SinkBackpressureError``: quixstreams then drops the checkpoint (no
 commit, state changes discarded), pauses the partitions for the backoff, seeks back to the last
@@ -29,7 +35,7 @@ from taxi_platform.stream import metrics
 from taxi_platform.stream.baselines import Baselines
 from taxi_platform.stream.features import feature_row
 
-PUSH_SOURCE = "area_realtime_push"
+VIEW = "area_realtime_features"
 BACKOFF_START = 0.5
 log = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ class FeastPushSink(BaseSink):
 
     ``mode`` ONLINE for running windows (servable at once), ONLINE_AND_OFFLINE for closed
     windows (``final=True``: the row is valid from the window's end, as point-in-time training
-    must see it). ``store`` is opened lazily, in the processing thread.
+    must see it). ``setup`` opens the store at start (quixstreams calls it).
     """
 
     def __init__(
@@ -71,7 +77,26 @@ class FeastPushSink(BaseSink):
         self.mode = PushMode.ONLINE_AND_OFFLINE if final else PushMode.ONLINE
         self._rows: dict[tuple[bytes, int], tuple[int, dict[str, Any]]] = {}
 
-    def add(self, value: Any, key: Any, timestamp: int, headers: Any, *_: Any) -> None:
+    def setup(self) -> None:
+        """Open the store when the application starts, so the first push is not slow; if it
+        fails here (store down), ``flush`` opens it again and backs off until it can."""
+        try:
+            self._store = self._open_store()
+            self._store.list_all_feature_views(allow_cache=True)  # loads the registry
+        except Exception as exc:
+            log.warning("feature store not ready at start (%s); pushes will retry", exc)
+            self._store = None
+
+    def add(
+        self,
+        value: Any,
+        key: Any,
+        timestamp: int,
+        headers: Any,
+        topic: str,
+        partition: int,
+        offset: int,
+    ) -> None:
         """Keep the window's newest state (``value``: quixstreams' start, end, value)."""
         state = value["value"]
         event_ms = value["end"] if self.final else state["last_ms"]
@@ -91,7 +116,9 @@ class FeastPushSink(BaseSink):
         try:
             if self._store is None:
                 self._store = self._open_store()
-            self._store.push(PUSH_SOURCE, frame, to=self.mode)
+            self._store.write_to_online_store(VIEW, frame)
+            if self.mode == PushMode.ONLINE_AND_OFFLINE:
+                self._store.write_to_offline_store(VIEW, frame)
         except Exception as exc:  # any failure: never commit what was not pushed
             pause = self.backoff.failed()
             metrics.PUSH_FAILURES.inc()
