@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -29,6 +30,15 @@ from taxi_platform.store.materialize import materialize_all
 from taxi_platform.store.repo import apply_repo, open_store
 
 WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def synthetic_trips_args(doc: str) -> argparse.Namespace:
+    """The command line of the benchmarks over N synthetic trips: --trips, --out, --seed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--trips", type=int, default=10_000_000, help="synthetic trips to add")
+    parser.add_argument("--out", type=Path, default=None, help="parent of the temporary home")
+    parser.add_argument("--seed", type=int, default=42)
+    return parser.parse_args()
 
 
 def make_home(root: Path, sample_csv: Path) -> Path:

@@ -14,7 +14,6 @@ bench/results/monitoring.jsonl; the README quotes these numbers.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.harness import current_commit, make_home
+from bench.harness import current_commit, make_home, synthetic_trips_args
 from bench.materialize_throughput import WINDOW, WINDOW_START, _peak_rss_mb, _reset_peak_rss
 from bench.report import Table, append_jsonl, seconds_of
 from taxi_platform.data.generator import write_trips
@@ -43,7 +42,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "monitoring.jsonl"
 
 
 def main() -> None:
-    args = _parse_args()
+    args = synthetic_trips_args(__doc__)
     console = Console() if sys.stdout.isatty() else Console(width=120)
     home = Path(tempfile.mkdtemp(prefix="monitoring-bench-", dir=args.out))
     try:
@@ -61,14 +60,6 @@ def main() -> None:
     record.update(commit=current_commit(), at=datetime.now(UTC).isoformat())
     append_jsonl(RESULTS, record)
     console.print(_table(record).text(), markup=False, highlight=False)
-
-
-def _parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trips", type=int, default=10_000_000, help="synthetic trips to add")
-    parser.add_argument("--out", type=Path, default=None, help="parent of the temporary home")
-    parser.add_argument("--seed", type=int, default=42)
-    return parser.parse_args()
 
 
 def _prepare(settings: Settings, trips: int, seed: int) -> dict[str, float]:

@@ -19,7 +19,6 @@ machine and read the recorded load next to the numbers:
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -38,7 +37,7 @@ import feast
 import psutil
 from rich.console import Console
 
-from bench.harness import current_commit, make_home
+from bench.harness import current_commit, make_home, synthetic_trips_args
 from bench.report import Table, append_jsonl
 from taxi_platform.data.generator import write_trips
 from taxi_platform.data.ingest import ingest_sample_csv
@@ -118,7 +117,7 @@ def measure(kind: str, engine: str, rows: Callable[[Any], int], run: Callable[[]
 
 
 def main() -> None:
-    args = _parse_args()
+    args = synthetic_trips_args(__doc__)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="ibis")
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="feast")  # "alpha" notes
     console = Console() if sys.stdout.isatty() else Console(width=120)
@@ -146,14 +145,6 @@ def main() -> None:
     console.print(_table(steps, args.trips, trips).text(), markup=False, highlight=False)
     _chart(steps, args.trips)
     console.print(f"appended {len(records)} line(s) to {RESULTS}; chart in {CHART}")
-
-
-def _parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trips", type=int, default=10_000_000, help="synthetic trips to add")
-    parser.add_argument("--out", type=Path, default=None, help="parent of the temporary home")
-    parser.add_argument("--seed", type=int, default=42)
-    return parser.parse_args()
 
 
 def _prepare(settings: Settings, trips: int, seed: int, console: Console) -> int:
