@@ -13,7 +13,7 @@ from ui.frames import InputError, csv_bytes, historical_entity_data, read_table
 DEFAULT_ROWS = (
     "trip_id,event_timestamp\n"
     "trip_010719,2016-12-30T00:00:00\n"
-    "trip_000100,2013-03-01T00:00:00\n"
+    "trip_000100,2013-01-24T00:00:00\n"
     "trip_999999,2016-06-01T12:00:00"
 )
 RESULT = "historical_result"  # session key: the last answer, kept across download reruns

@@ -105,9 +105,7 @@ def _show(trip: dict[str, Any], tips: float | None, prediction) -> None:
     cols[1].metric("Big tipper", "yes" if prediction.big_tipper else "no")
     cols[2].metric("Model", prediction.model_version)
     if tips is not None and trip.get("fare"):
-        cols[3].metric("Real tip", f"${tips:.2f}", f"{tips / trip['fare']:.0%} of the fare")
-    for warning in prediction.warnings:
-        st.warning(warning)
+        cols[3].metric("Real tip", f"${tips:.2f} ({tips / trip['fare']:.0%} of the fare)")
     if prediction.ignored:
         st.caption("not used by the model: " + ", ".join(prediction.ignored))
     areas = _areas()
@@ -122,6 +120,9 @@ def _show(trip: dict[str, Any], tips: float | None, prediction) -> None:
         st.caption(f"Area positions: {areas.source} (no boundary file ships offline).")
         if area and areas.areas[area - 1].latitude is None:
             st.caption(f"Area {area} has no pickups in the sample, so no position on the map.")
+    if prediction.warnings:
+        with st.expander(f"{len(prediction.warnings)} warnings about the features used"):
+            st.markdown("\n".join(f"- {warning}" for warning in prediction.warnings))
     ages = [u.age_seconds for u in prediction.features.values() if u.age_seconds is not None]
     if ages:
         st.caption(f"oldest Feast value used: {age_text(max(ages))}")
