@@ -20,6 +20,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -127,7 +128,7 @@ class _Layout:
         )
         keep = self.not_older(client, keys, event, created)
         columns = [
-            [self.head + bulk(key) for key in keys],
+            [b"%b$%d\r\n%b\r\n" % (self.head, len(key), key) for key in keys],
             *(
                 _framed(batch.column(n), field, value_type)
                 for n, field, value_type in self.features
@@ -152,7 +153,7 @@ class _Layout:
     ) -> np.ndarray:
         """Which rows' (event, created) is at least the stored version (ties rewrite)."""
         tail = bulk(self.ts_field) + bulk(self.created_field)
-        packed = [b"*4\r\n$5\r\nHMGET\r\n%b%b" % (bulk(key), tail) for key in keys]
+        packed = [b"*4\r\n$5\r\nHMGET\r\n$%d\r\n%b\r\n%b" % (len(k), k, tail) for k in keys]
         keep = np.ones(len(keys), bool)
         for i, (ts, stored_created) in enumerate(execute(client, packed, keys)):
             if ts:
@@ -257,8 +258,9 @@ def _stamp(micros: int) -> bytes:
     return Timestamp(seconds=seconds, nanos=rest * 1000).SerializeToString()
 
 
+@lru_cache(maxsize=65536)
 def _stamp_micros(blob: bytes | None) -> int:
-    """A stored Timestamp proto as microseconds (missing or empty: NO_TIME)."""
+    """A stored Timestamp proto as microseconds (missing or empty: NO_TIME); rows share many."""
     if not blob:
         return NO_TIME
     stamp = Timestamp.FromString(blob)
