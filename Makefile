@@ -11,11 +11,13 @@ demo: setup  ## install everything, run the main job end to end through Airflow 
 
 stop:  ## stop what the demo and the scripts started (Airflow, Feast UI, our Redis)
 	.venv/bin/taxi-platform airflow stop
+	scripts/stream.sh stop
 	scripts/stop_feast.sh
 
-services: setup  ## start the backing services the tests need (Redis, PostgreSQL; Chromium)
+services: setup  ## start the backing services the tests need (Redis, PostgreSQL, Kafka/Tansu; Chromium)
 	scripts/services.sh start redis
 	scripts/services.sh start postgres
+	scripts/services.sh start kafka
 	scripts/ensure_package.sh chromium
 	scripts/ensure_package.sh java openjdk-17-jre-headless  # Spark (the spark profile's tests)
 

