@@ -23,7 +23,10 @@ from tests.conftest import build_store, make_home, teardown_store
 
 # The modules serving this model run on one pytest-xdist worker, in this order
 # (tests/xdist_support.py), so the model is trained once: by the training DAG's end-to-end test.
-MODEL_MODULES = ("test_training_e2e.py", "test_api_faults.py", "test_predict_freshness.py")
+MODEL_MODULES = (
+    "test_training_e2e.py", "test_api_faults.py", "test_predict_freshness.py",
+    "test_ui_pages.py", "test_ui_browser.py",
+)  # fmt: skip
 TRIPS = 3000  # the training set's size, here and in the training DAG's end-to-end test
 TRAIN_STEPS, EVAL_STEPS = 300, 20
 # the model: its features, transform and training, and the contract of the transformed features
