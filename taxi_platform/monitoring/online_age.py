@@ -27,6 +27,7 @@ from feast import FeatureStore, FeatureView
 from taxi_platform.duck import connect, read_parquet
 from taxi_platform.monitoring.stats import utc_constant
 from taxi_platform.store.online import FeatureRef, OnlineReader, UnknownFeatureError
+from taxi_platform.store.repo import offline_path
 
 FIRST_PAGE = 256  # entities read first; each further page doubles
 CHUNK = 1000  # entities per online read of a push view
@@ -58,8 +59,7 @@ def newest_online_event(
 
 def table_path(store: FeatureStore, view: FeatureView) -> str | None:
     """The view's offline Parquet (file or glob), None while no file holds it."""
-    source = view.batch_source
-    path = source.get_uri_for_file_path(store.repo_path, source.path)
+    path = offline_path(store, view)
     return path if glob.glob(path) else None
 
 

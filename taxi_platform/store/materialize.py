@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from feast import FeatureStore, FeatureView, FileSource
+from feast import FeatureStore, FeatureView
 from feast.infra.online_stores.redis import RedisOnlineStoreConfig
 from tqdm import tqdm
 
@@ -25,7 +25,7 @@ from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 from taxi_platform.store import redis_wire
 from taxi_platform.store.feast_compat import on_online_writes
-from taxi_platform.store.repo import check_online_store, open_store
+from taxi_platform.store.repo import check_online_store, offline_path, open_store
 from taxi_platform.store.vectorized_writer import write_view
 
 
@@ -170,12 +170,7 @@ def _views(store: FeatureStore, names: list[str] | None) -> list[FeatureView]:
 
 def _rows_in_window(store: FeatureStore, view: FeatureView, start: datetime, end: datetime) -> int:
     """The progress bar's estimate: entity keys with an offline row inside [start, end]."""
-    source = view.batch_source
-    path = (
-        source.get_uri_for_file_path(store.repo_path, source.path)
-        if isinstance(source, FileSource)
-        else source.path  # a SparkSource (spark profile): absolute, as taxi_features.py sets
-    )
+    path = offline_path(store, view)
     keys = ", ".join(view.join_keys)
     return (
         connect()

@@ -6,7 +6,7 @@ import os
 import sys
 
 import redis
-from feast import FeatureStore
+from feast import FeatureStore, FeatureView, FileSource
 from redis.exceptions import RedisClusterException
 
 from taxi_platform.errors import PlatformError
@@ -28,6 +28,16 @@ def export_profile_env(settings: Settings) -> None:
     os.environ["TAXI_SPARK_SHUFFLE_PARTITIONS"] = str(settings.spark_shuffle_partitions)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: no hostname lookup
+
+
+def offline_path(store: FeatureStore, view: FeatureView) -> str:
+    """The Parquet file (or glob) of a view's batch source, whichever the profile declares:
+    a FileSource (relative paths resolved against the repository) or a SparkSource (spark
+    profile; taxi_features.py gives absolute paths)."""
+    source = view.batch_source
+    if isinstance(source, FileSource):
+        return source.get_uri_for_file_path(store.repo_path, source.path)
+    return source.path
 
 
 def check_online_store(settings: Settings) -> None:

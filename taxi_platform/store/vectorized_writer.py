@@ -37,6 +37,7 @@ from taxi_platform.duck import connect
 from taxi_platform.errors import PlatformError
 from taxi_platform.store.feast_compat import redis_field
 from taxi_platform.store.redis_wire import Client, bulk, execute, pack
+from taxi_platform.store.repo import offline_path
 
 BATCH_ROWS = 20_000  # entity rows encoded and sent per round trip (a few MB of commands)
 NO_TIME = -(2**63)  # the version of a missing created time: older than any time
@@ -75,7 +76,7 @@ def _newest_rows(
             f"view {view.name}: the vectorized writer does not apply a source field_mapping; "
             "set TAXI_MATERIALIZE_WRITER=feast"
         )
-    path = source.get_uri_for_file_path(store.repo_path, source.path)
+    path = offline_path(store, view)
     event, created = _quote(source.timestamp_field), source.created_timestamp_column
     columns = [*view.join_keys, *(f.name for f in view.features), source.timestamp_field]
     order = f"{event} DESC" + (f", {_quote(created)} DESC" if created else "")
