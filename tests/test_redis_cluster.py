@@ -9,6 +9,7 @@ cluster too; the API answers 503 within its deadline while a master hangs and re
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +49,13 @@ def cluster_store(
     tmp_path_factory: pytest.TempPathFactory, sample_csv: Path
 ) -> Iterator[tuple[Settings, RedisClusterProcesses]]:
     tmp = tmp_path_factory.mktemp("redis-cluster")
-    with redis_cluster(tmp / "cluster") as cluster:
+    # open_store exports the profile's variables (TAXI_REDIS_TYPE is also a setting): put
+    # back what the next modules in this process would otherwise read.
+    with redis_cluster(tmp / "cluster") as cluster, pytest.MonkeyPatch.context() as env:
+        for name in ("TAXI_REDIS_TYPE", "TAXI_REDIS_CONNECTION_STRING"):
+            env.setenv(name, os.environ.get(name, ""))
+            if not os.environ[name]:
+                env.delenv(name)
         settings = load_settings(
             home=make_home(tmp / "home", sample_csv),
             profile="redis",
