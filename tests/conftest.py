@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2
 import pytest
 import redis
 
@@ -17,6 +20,7 @@ from taxi_platform.store.materialize import materialize_all
 from taxi_platform.store.repo import apply_repo, open_store
 
 PROFILES = ["sqlite", "redis"]
+POSTGRES = os.environ.get("TAXI_TEST_POSTGRES_DSN", "postgresql://postgres:postgres@127.0.0.1:5432")
 FIRST = "test_training_e2e.py"  # trains the model that later API tests serve (model_support)
 
 
@@ -104,6 +108,18 @@ def redis_available() -> None:
             "start it with `scripts/services.sh start redis` (make test does)",
             returncode=3,
         )
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database (Airflow's metadata), dropped afterwards; its SQLAlchemy URL."""
+    name = f"taxi_test_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(f"{POSTGRES}/postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield f"{POSTGRES.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
+    admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
 
 
 @pytest.fixture

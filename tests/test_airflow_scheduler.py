@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import uuid
 
-import psycopg2
-import pytest
 from playwright.sync_api import sync_playwright
 
 from taxi_platform.orchestration import local_airflow
@@ -18,19 +15,6 @@ from tests.redis_support import free_port
 
 CHROMIUM = os.environ.get("TAXI_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-POSTGRES = os.environ.get("TAXI_TEST_POSTGRES_DSN", "postgresql://postgres:postgres@127.0.0.1:5432")
-
-
-@pytest.fixture
-def postgres_database():
-    """A fresh PostgreSQL database for Airflow's metadata, dropped afterwards."""
-    name = f"airflow_test_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(f"{POSTGRES}/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield f"{POSTGRES.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
-    admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.close()
 
 
 def check_ui_lists_and_triggers(settings, client: AirflowClient, screenshots) -> None:

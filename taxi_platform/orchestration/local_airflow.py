@@ -41,11 +41,19 @@ def airflow_env(settings: Settings, **overrides: str) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.airflow_url}/execution/",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        # read by the CeleryExecutor (scheduler) and its workers only
+        "AIRFLOW__CELERY__BROKER_URL": settings.celery_broker_url,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(settings.celery_worker_concurrency),
+        # Airflow's 1 s for sending a task to the broker is a SIGALRM in the scheduler; on a busy
+        # machine it fires inside unrelated code (a swallowed timeout left the scheduler hung)
+        "AIRFLOW__CELERY__OPERATION_TIMEOUT": "30",
         "TAXI_HOME": str(settings.home),
         "TAXI_PROFILE": settings.profile,
         # the standalone command starts its parts as `airflow ...` subprocesses
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    if settings.celery_result_backend:
+        env["AIRFLOW__CELERY__RESULT_BACKEND"] = settings.celery_result_backend
     env.update(overrides)
     return env
 
@@ -113,7 +121,49 @@ def start(
         interval=2,
         failure=f"Airflow did not become healthy in {timeout:.0f} s; see {log_path}",
     )
+    warm_execution_api(settings, timeout)
     return f"Airflow started at {settings.airflow_url} (log: {log_path})"
+
+
+def warm_execution_api(settings: Settings, timeout: float) -> None:
+    """Have the API server build its task execution API before the first task needs it.
+
+    It builds the routes of an API version on that version's first request, blocking its
+    event loop: 41 s on a busy 2-core machine, longer than a task's start call waits (four
+    tries of 5 s), so the first task of a fresh Airflow failed before it began.
+    """
+    from airflow.sdk.api.client import API_VERSION
+
+    httpx.get(
+        f"{settings.airflow_url}/execution/health/ping",
+        headers={"airflow-api-version": API_VERSION},
+        timeout=timeout,
+    ).raise_for_status()
+
+
+def celery_worker(settings: Settings, name: str, **env_overrides: str) -> subprocess.Popen:
+    """Start one `airflow celery worker` named ``name`` (its Celery node: name@host) in a
+    session of its own; the caller stops it. Its log is var/log/airflow-worker-NAME.log.
+
+    Several may run on one machine: each gets its own pid file, and none serves task logs
+    over HTTP (the api-server reads them from the shared AIRFLOW_HOME; one port each otherwise).
+    """
+    log_path = settings.var_dir / "log" / f"airflow-worker-{name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    pid_path = settings.var_dir / "run" / f"airflow-worker-{name}.pid"
+    pid_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(Path(sys.executable).parent / "airflow"), "celery", "worker",
+        "--celery-hostname", f"{name}@%h", "--pid", str(pid_path), "--skip-serve-logs",
+    ]  # fmt: skip
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command,
+            env=airflow_env(settings, **env_overrides),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop(settings: Settings, timeout: float = 60.0) -> str:
