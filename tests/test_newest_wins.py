@@ -159,7 +159,7 @@ def test_a_leftover_row_of_a_removed_feature_does_not_hide_the_stored_version(se
     if settings.profile != "sqlite":
         pytest.skip("Redis keeps one version per view and key")
     store = open_store(settings)
-    view = store.get_feature_view("area_realtime_features")
+    view = store.get_stream_feature_view("area_realtime_features")
     table = compute_table_id(
         store.config.project, view, store.config.registry.enable_online_feature_view_versioning
     )
