@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import lru_cache
 
@@ -54,16 +55,39 @@ def write_view(
     end: datetime,
     progress: Callable[[int], object] | None = None,
 ) -> int:
-    """Write the newest offline row of every entity with rows in [start, end]; rows written."""
+    """Write the newest offline row of every entity with rows in [start, end]; rows written.
+
+    A batch's HSETs are sent and acknowledged on a second thread while the next batch is
+    checked and encoded (at most one batch in flight): the entities of two batches differ, so
+    their commands need no order between them.
+    """
     layout = _Layout(store, view)
     written = 0
-    for batch in _newest_rows(store, view, start, end):
-        if batch.num_rows:
-            count = layout.write(client, batch)
-            written += count
-            if progress:
-                progress(count)
+    with ThreadPoolExecutor(1, thread_name_prefix="redis-writer") as sender:
+        in_flight: Future[int] | None = None
+        for batch in _newest_rows(store, view, start, end):
+            if not batch.num_rows:
+                continue
+            packed, targets, count = layout.commands(client, batch)
+            if in_flight is not None:
+                written += _done(in_flight, progress)
+            in_flight = sender.submit(_send, client, packed, targets, count)
+        if in_flight is not None:
+            written += _done(in_flight, progress)
     return written
+
+
+def _send(client: Client, packed: list[bytes], targets: list[bytes], count: int) -> int:
+    if packed:
+        execute(client, packed, targets)
+    return count
+
+
+def _done(sent: Future[int], progress: Callable[[int], object] | None) -> int:
+    count = sent.result()
+    if progress:
+        progress(count)
+    return count
 
 
 def _newest_rows(
@@ -118,8 +142,11 @@ class _Layout:
         # HSET key, then (field, value) per feature, _ts and _created
         self.head = b"*%d\r\n$4\r\nHSET\r\n" % (2 + 2 * (len(self.features) + 2))
 
-    def write(self, client: Client, batch: pa.RecordBatch) -> int:
-        """Write the rows of ``batch`` not older than the stored versions; rows written."""
+    def commands(
+        self, client: Client, batch: pa.RecordBatch
+    ) -> tuple[list[bytes], list[bytes], int]:
+        """The HSETs (and EXPIREs) of the rows of ``batch`` not older than the stored versions,
+        the key of each command, and the number of rows they write."""
         keys = self.hash_keys(batch)
         event = _micros(batch.column(self.event_col))
         created = (
@@ -145,9 +172,7 @@ class _Layout:
             if self.ttl:
                 packed.append(pack(b"EXPIRE", keys[i], b"%d" % self.ttl))
                 targets.append(keys[i])
-        if packed:
-            execute(client, packed, targets)
-        return int(keep.sum())
+        return packed, targets, int(keep.sum())
 
     def not_older(
         self, client: Client, keys: list[bytes], event: np.ndarray, created: np.ndarray
