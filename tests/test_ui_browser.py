@@ -23,6 +23,7 @@ CHROMIUM = os.environ.get("TAXI_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 FEATURE_DAG = "taxi_feature_pipeline"
 WAIT_MS = 90_000  # a page's answer on a loaded 2-core machine
+expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def open_page(tab: Page, title: str) -> None:
 
 
 def shot(tab: Page, name: str) -> None:
-    tab.wait_for_timeout(1500)  # let Vega draw its charts
+    tab.wait_for_timeout(6000)  # let the data grids and Vega charts draw
     tab.screenshot(path=ARTIFACTS / f"{name}.png")
 
 

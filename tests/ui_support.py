@@ -66,7 +66,7 @@ def platform(root: Path, sample_csv: Path, with_model: bool = True) -> Iterator[
     if with_model:
         env["TAXI_SERVING_MODEL_DIR"] = str(served_model_dir(sample_csv))
     try:
-        with api_process(env, port, timeout=180):
+        with api_process(env, port, timeout=600):
             url = f"http://127.0.0.1:{port}"
             yield Platform(settings, url, ui_env(settings, url))
     finally:

@@ -105,7 +105,7 @@ def _show(trip: dict[str, Any], tips: float | None, prediction) -> None:
     cols[1].metric("Big tipper", "yes" if prediction.big_tipper else "no")
     cols[2].metric("Model", prediction.model_version)
     if tips is not None and trip.get("fare"):
-        cols[3].metric("Real tip", f"${tips:.2f} ({tips / trip['fare']:.0%} of the fare)")
+        cols[3].metric(f"Real tip ({tips / trip['fare']:.0%} of the fare)", f"${tips:.2f}")
     if prediction.ignored:
         st.caption("not used by the model: " + ", ".join(prediction.ignored))
     areas = _areas()
