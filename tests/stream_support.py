@@ -125,7 +125,11 @@ class Processor:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        return self.process.wait(timeout=60)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # stuck in a rebalance: do not leave it behind
+            self.process.kill()
+            return self.process.wait(timeout=10)
 
     def tail(self) -> str:
         return self.log.read_text()[-3000:] if self.log.exists() else ""

@@ -272,11 +272,12 @@ def test_two_processors_split_partitions_and_a_sigkill_mid_stream_counts_events_
         poll_until(lambda: second.health() or None, timeout=BOUND, interval=1,
                    failure=lambda: f"second processor did not start: {second.tail()}")  # fmt: skip
         base, events, closing = history(range(41, 61), 30, seed=4)
-        before = [main.metric("taxi_stream_events_total"), 0.0]
+        before = main.metric("taxi_stream_events_total")
+        events = joined(st, second, range(41, 61), base) + events
         publish(st, [*events, *closing])
         expected = reference([*events, *closing], load_baselines(st))
         until_online(st, newest_windows(expected), [main, second])
-        counts = [main.metric("taxi_stream_events_total") - before[0],
+        counts = [main.metric("taxi_stream_events_total") - before,
                   second.metric("taxi_stream_events_total")]  # fmt: skip
         assert all(counts) and sum(counts) == len(events) + len(closing), counts
         check_closed_windows_offline(st, expected, base)
@@ -298,6 +299,22 @@ def test_two_processors_split_partitions_and_a_sigkill_mid_stream_counts_events_
         all_committed(st)
     finally:
         second.stop()
+
+
+def joined(settings, processor: Processor, areas: range, base: int) -> list[dict]:
+    """Publish early weather of ``areas`` (spread over the partitions) until ``processor``
+    has taken some of them (the group rebalanced); the events it took, for the reference."""
+    sent: list[dict] = []
+
+    def took() -> bool | None:
+        batch = weather_events(base - 60_000 + len(sent), 7, areas)
+        publish(settings, batch)
+        sent.extend(batch)
+        time.sleep(3)
+        return processor.metric("taxi_stream_events_total") > 0 or None
+
+    poll_until(took, timeout=BOUND, interval=0, failure="the second processor got no partition")
+    return sent
 
 
 def test_online_store_down_for_a_while_loses_nothing(world, record_property):
