@@ -31,21 +31,24 @@ with DAG(
         "synthetic_trips": Param(100_000, type="integer", minimum=1, maximum=50_000_000),
         "synthetic_days": Param(30, type="integer", minimum=1, description="Timeline length"),
         "profile": Param(
-            SETTINGS.profile,
-            enum=["sqlite", "redis", "spark"],
-            description="Feature store profile (default TAXI_PROFILE)",
+            None,
+            type=["null", "string"],
+            enum=[None, "sqlite", "redis", "spark"],
+            description="Feature store profile (none: TAXI_PROFILE where the task runs)",
         ),
         "feature_engine": Param(
-            SETTINGS.feature_engine,
-            enum=["duckdb", "spark"],
-            description="What computes the batch features (default TAXI_FEATURE_ENGINE)",
+            None,
+            type=["null", "string"],
+            enum=[None, "duckdb", "spark"],
+            description="What computes the features (none: TAXI_FEATURE_ENGINE)",
         ),
     },
 ) as dag:
 
     def run_settings(params: dict[str, Any]):
-        """TAXI_* settings with this run's profile and feature engine."""
-        return load_settings(profile=params["profile"], feature_engine=params["feature_engine"])
+        """TAXI_* settings where the task runs, with the run's profile and feature engine."""
+        chosen = {k: params.get(k) for k in ("profile", "feature_engine") if params.get(k)}
+        return load_settings(**chosen)
 
     @task
     def load_trips(params: dict[str, Any], dag_run=None) -> dict[str, Any]:
