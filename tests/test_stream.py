@@ -35,7 +35,7 @@ from tests.stream_support import (
     tansu,
 )
 
-BOUND = 180.0  # seconds a processor may take to start (imports, group join) and catch up
+BOUND = 300.0  # seconds for a processor to start (imports, group join) and catch up, loaded
 
 
 @pytest.fixture(scope="module")

@@ -41,12 +41,11 @@ def load_trips(settings: Settings, source: str = "all") -> list[dict[str, Any]]:
     """Stored trips in start order; ``source`` picks the real sample or generated trips."""
     if source not in SOURCES:
         raise PlatformError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
-    folder = "*" if source == "all" else source
-    files = list(settings.trips_dir.glob(f"{folder}/month=*/*.parquet"))
-    if not files:
+    pattern = f"{'*' if source == 'all' else source}/month=*/*.parquet"
+    if not any(settings.trips_dir.glob(pattern)):
         raise PlatformError(f"no {source} trips stored under {settings.trips_dir}")
     con = connect()
-    read_parquet(con, [str(f) for f in files]).create_view("trips")
+    read_parquet(con, settings.trips_dir / pattern).create_view("trips")
     cursor = con.execute(TRIPS_SQL)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
