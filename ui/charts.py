@@ -57,13 +57,13 @@ def histogram_chart(stats: FeatureStats) -> alt.Chart | None:
 
 
 def freshness_chart(table: pd.DataFrame) -> alt.Chart:
-    """Each view's age (hours, log scale) with its SLO as a tick."""
+    """Each view's age (hours, log scale) as a point, with its SLO as a tick."""
     data = table.dropna(subset=["age_seconds"]).assign(
         age_hours=lambda d: d.age_seconds / 3600, slo_hours=lambda d: d.slo_seconds / 3600
     )
-    bars = (
+    bars = (  # points, not bars: a log scale has no zero to start a bar from
         alt.Chart(data)
-        .mark_bar()
+        .mark_point(filled=True, size=120)
         .encode(
             y=alt.Y("view:N", title=None),
             x=alt.X("age_hours:Q", scale=alt.Scale(type="log"), title="age of newest value (h)"),
