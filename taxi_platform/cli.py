@@ -328,6 +328,29 @@ def airflow_stop_cmd() -> None:
     console.print(local_airflow.stop(_settings()))
 
 
+@airflow_group.command("worker")
+@click.argument("name", default="worker")
+def airflow_worker_cmd(name: str) -> None:
+    """Run one Celery worker (node NAME@host) until it stops; TAXI_CELERY_* configure it.
+
+    For Airflow on the CeleryExecutor (AIRFLOW__CORE__EXECUTOR=CeleryExecutor, PostgreSQL
+    metadata); start several with other names, here or on other machines.
+    """
+    from taxi_platform.orchestration import local_airflow
+
+    settings = _settings()
+    process = local_airflow.celery_worker(settings, name)
+    log = settings.var_dir / "log" / f"airflow-worker-{name}.log"
+    console.print(f"Celery worker {name} (pid {process.pid}), log {log}; Ctrl-C stops it")
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.terminate()  # Celery's warm shutdown: running tasks finish first
+        code = process.wait()
+    if code:
+        raise PlatformError(f"Celery worker {name} exited with {code}; see {log}")
+
+
 @airflow_group.command("trigger")
 @click.argument("dag_id")
 @click.option("--conf", default="{}", help="Run configuration (DAG params) as JSON.")

@@ -10,9 +10,11 @@ other worker. Which worker ran a try: the Celery task id Airflow recorded for th
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import psutil
@@ -41,9 +43,23 @@ def received(log: Path) -> dict[str, str]:
     return {celery_id: task_id for celery_id, task_id in RECEIVED.findall(text)}
 
 
+def start_worker(settings: Settings, name: str, env: dict[str, str]) -> subprocess.Popen:
+    """`taxi-platform airflow worker NAME` with the settings and Airflow configuration given."""
+    worker_env = {
+        **os.environ, **env,
+        "TAXI_HOME": str(settings.home),
+        "TAXI_AIRFLOW_PORT": str(settings.airflow_port),
+        "TAXI_CELERY_BROKER_URL": settings.celery_broker_url,
+        "TAXI_CELERY_RESULT_BACKEND": settings.celery_result_backend,
+        "TAXI_CELERY_WORKER_CONCURRENCY": str(settings.celery_worker_concurrency),
+    }  # fmt: skip
+    cli = Path(sys.executable).parent / "taxi-platform"
+    return subprocess.Popen([str(cli), "airflow", "worker", name], env=worker_env)
+
+
 def kill_tree(process: subprocess.Popen) -> None:
-    """SIGKILL a worker and everything under it: pool, task supervisors, task processes (the
-    task runners sit in process groups of their own, so killing the group would miss them)."""
+    """SIGKILL a worker and everything under it: its Celery process, pool, task supervisors and
+    task processes (the task runners sit in process groups of their own, as the worker does)."""
     parent = psutil.Process(process.pid)
     for proc in [parent, *parent.children(recursive=True)]:
         proc.send_signal(signal.SIGKILL)
@@ -101,7 +117,7 @@ def test_feature_dag_on_two_celery_workers_survives_a_killed_worker(
     }
     # no triggerer: the feature DAG defers nothing
     local_airflow.start(settings, ("api-server", "scheduler", "dag-processor"), timeout=300, **env)
-    workers = {name: local_airflow.celery_worker(settings, name, **env) for name in WORKERS}
+    workers = {name: start_worker(settings, name, env) for name in WORKERS}
     logs = {name: settings.var_dir / "log" / f"airflow-worker-{name}.log" for name in WORKERS}
     try:
         for name in WORKERS:
@@ -109,7 +125,8 @@ def test_feature_dag_on_two_celery_workers_survives_a_killed_worker(
                 lambda name=name: " ready." in logs[name].read_text(errors="replace") or None,
                 timeout=180,
                 interval=1,
-                failure=lambda name=name: f"worker {name} not ready: {logs[name].read_text()}",
+                retry_on=(FileNotFoundError,),  # the command has not opened its log yet
+                failure=lambda name=name: f"worker {name} not ready; see {logs[name]}",
             )
         client = AirflowClient(
             settings.airflow_url, local_airflow.ADMIN_USER, local_airflow.admin_password(settings)
