@@ -16,10 +16,11 @@ from taxi_platform.settings import PROJECT_ROOT
 
 @contextmanager
 def api_process(
-    env: dict[str, str], port: int, ready: str = "/health", timeout: float = 60
+    env: dict[str, str], port: int, ready: str = "/health", timeout: float = 240
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The API on ``port`` with the environment ``env``, once GET ``ready`` answers 200;
-    terminated when the block ends.
+    terminated when the block ends. The generous default covers importing TensorFlow and
+    Feast on a loaded CI machine (two workers plus their Spark, Airflow and broker processes).
     """
     process = subprocess.Popen(
         [sys.executable, "main.py", "--port", str(port)], cwd=PROJECT_ROOT / "api", env=env
