@@ -259,10 +259,6 @@ def _dead_letters(settings, n: int) -> list[dict]:
     return letters
 
 
-@pytest.mark.skip(
-    reason="issue 13 open: with Tansu 0.6 the group's committed offsets "
-    "never reach the end offsets with two members"
-)
 def test_two_processors_split_the_partitions_and_give_the_same_features(world):
     """Two processors of a new group, started together, split the partitions of their topic
     and together give the reference features. (Tansu 0.6 did not rebalance a group whose
@@ -286,10 +282,6 @@ def test_two_processors_split_the_partitions_and_give_the_same_features(world):
             p.stop()
 
 
-@pytest.mark.skip(
-    reason="issue 13 open: a restarted processor stops with quixstreams "
-    "InvalidStoreChangelogOffset against Tansu's changelog high-water mark"
-)
 def test_sigkill_mid_stream_then_restart_counts_every_event_once(world, record_property):
     """The main processor is SIGKILLed while it works through a backlog and started again:
     it recovers its window state and the committed offsets, redoes what was not committed,
@@ -313,10 +305,6 @@ def test_sigkill_mid_stream_then_restart_counts_every_event_once(world, record_p
     all_committed(st)
 
 
-@pytest.mark.skip(
-    reason="issue 13 open: the processor restart it depends on fails as "
-    "in the SIGKILL test (changelog high-water mark)"
-)
 def test_online_store_down_for_a_while_loses_nothing(world, record_property):
     st, redis, main = world
     base, events, closing = history(range(61, 71), 60, seed=5)

@@ -15,6 +15,10 @@ from taxi_platform.settings import Settings
 
 RETENTION_MS = str(7 * 24 * 3600 * 1000)
 TOPIC_CONFIG = {"retention.ms": RETENTION_MS, "retention.bytes": "-1", "cleanup.policy": "delete"}
+# One record per batch: Tansu 0.6 reports a partition's high-water mark as the last batch's base
+# offset + 1, so multi-record batches make end offsets too small (consumer lag < 0, committed
+# offsets "past the end", quixstreams' InvalidStoreChangelogOffset on a restart).
+PRODUCER_CONFIG = {"batch.num.messages": 1}
 
 
 def client_config(settings: Settings) -> dict[str, str]:

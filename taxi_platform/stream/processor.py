@@ -32,7 +32,7 @@ from taxi_platform.stream import metrics
 from taxi_platform.stream.baselines import Baselines
 from taxi_platform.stream.events import SCHEMA_VERSION, EventError, decode
 from taxi_platform.stream.features import add, carry_weather, initial
-from taxi_platform.stream.kafka import TOPIC_CONFIG, client_config
+from taxi_platform.stream.kafka import PRODUCER_CONFIG, TOPIC_CONFIG, client_config
 from taxi_platform.stream.sink import Backoff, FeastPushSink
 
 RAW_KEPT = 10_000  # characters of a dead message kept in its dead letter
@@ -90,6 +90,7 @@ def build_app(
             "session.timeout.ms": int(settings.stream_session_timeout_seconds * 1000),
             "heartbeat.interval.ms": int(settings.stream_session_timeout_seconds * 1000 / 6),
         },
+        producer_extra_config=PRODUCER_CONFIG,  # changelog high-water marks right on Tansu
         loglevel="WARNING",
     )
     topic_config = TopicConfig(

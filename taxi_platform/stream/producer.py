@@ -22,7 +22,7 @@ from taxi_platform.duck import connect, read_parquet
 from taxi_platform.errors import PlatformError
 from taxi_platform.settings import Settings
 from taxi_platform.stream.events import SCHEMA_VERSION, encode
-from taxi_platform.stream.kafka import client_config
+from taxi_platform.stream.kafka import PRODUCER_CONFIG, client_config
 from taxi_platform.stream.weather import weather_at
 
 AREAS = range(1, 78)
@@ -97,8 +97,7 @@ class Publisher:
     def __init__(self, settings: Settings) -> None:
         self.topic = settings.stream_events_topic
         self._producer = Producer(
-            # uncompressed: Tansu 0.6 reported end offsets of lz4 batches wrongly (lag < 0)
-            client_config(settings) | {"acks": "all", "linger.ms": 5}
+            client_config(settings) | PRODUCER_CONFIG | {"acks": "all", "linger.ms": 5}
         )
         self._errors: list[str] = []
 
