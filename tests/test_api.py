@@ -166,8 +166,9 @@ def test_registry_listings(api):
     assert info["online_store"].endswith(f"Newest{api.settings.profile.title()}OnlineStore")
     views = {v["name"]: v for v in api.get("/feast/feature-views").json()}
     assert views["trip_features"]["ttl_seconds"] == 7 * 86400
-    # Feast 0.67's StreamFeatureView keeps no field descriptions through the registry
-    # (area_realtime_features is one since the stream issue): batch views must keep theirs
+    # area_realtime_features (a StreamFeatureView since the stream issue) comes back from the
+    # applied registry without its field descriptions (its own proto round trip keeps them;
+    # not yet traced): the batch views must keep theirs
     batch = [v for name, v in views.items() if name != "area_realtime_features"]
     assert all(f["description"] for v in batch for f in v["features"])
     assert api.get("/feast/feature-views/area_features").json()["join_keys"] == ["area_id"]
